@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Set up a Debian 12 host for hepstack, as root: container engines, Charliecloud, base-image tools,
+# a test user for rootless runs, and hepstack itself in a virtual environment (.venv in the checkout).
+# Idempotent: run it again at any time; it only starts what is not running.
+# Facts behind every step: ../shared/notes/host.md (cgroup hybrid mode, rlimits, runc + cgroupfs).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+test_user=${HEPSTACK_TEST_USER:-hepstack-test}
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: setup-host.sh must run as root (it installs packages and starts dockerd)" >&2
+    exit 1
+fi
+
+# --- packages -------------------------------------------------------------------------------------------
+packages=(
+    podman buildah skopeo runc uidmap fuse-overlayfs slirp4netns  # podman engine, rootful and rootless
+    docker.io                                                      # docker engine (dockerd) + client
+    charliecloud-runtime                                           # ch-run
+    mmdebstrap debian-archive-keyring                              # bootstrap base layers without a registry
+    squashfs-tools                                                 # mksquashfs for exports
+    python3-venv python3-dev sqlite3 sudo procps passwd ca-certificates
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # policy-rc.d 101: do not start daemons from maintainer scripts (no systemd here); we start them below.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- podman: runc + cgroupfs (crun refuses hybrid cgroups), ulimits within the host's hard limits ----------
+nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+[ "$nofile" = unlimited ] && nofile=1048576
+[ "$nproc" = unlimited ] && nproc=32768
+[ "$nproc" -gt 32768 ] && nproc=32768   # host.md: nproc above 32768 failed in containers
+mkdir -p /etc/containers
+cat > /etc/containers/containers.conf <<CONF
+# written by hepstack scripts/setup-host.sh
+[containers]
+default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+# Short names like "debian:bookworm" must never reach out to a public registry by surprise.
+if [ ! -f /etc/containers/registries.conf.d/50-hepstack.conf ]; then
+    mkdir -p /etc/containers/registries.conf.d
+    printf 'short-name-mode = "permissive"\n' > /etc/containers/registries.conf.d/50-hepstack.conf
+fi
+
+# --- docker engine in the background (no systemd) -------------------------------------------------------
+if ! /usr/bin/docker info >/dev/null 2>&1; then
+    log "starting dockerd"
+    mkdir -p /var/log/hepstack
+    nohup dockerd --exec-opt native.cgroupdriver=cgroupfs \
+        --default-ulimit "nofile=${nofile}:${nofile}" --default-ulimit "nproc=${nproc}:${nproc}" \
+        >/var/log/hepstack/dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    /usr/bin/docker info >/dev/null 2>&1 || { echo "error: dockerd did not start; see /var/log/hepstack/dockerd.log" >&2; exit 1; }
+fi
+
+# --- a non-root user for rootless podman, docker-group and Charliecloud tests -----------------------------
+if ! id "$test_user" >/dev/null 2>&1; then
+    log "creating test user $test_user"
+    useradd --create-home --shell /bin/bash "$test_user"
+fi
+getent group docker >/dev/null || groupadd docker
+usermod -aG docker "$test_user"
+chgrp docker /var/run/docker.sock 2>/dev/null || true
+chmod 660 /var/run/docker.sock 2>/dev/null || true
+grep -q "^${test_user}:" /etc/subuid || echo "${test_user}:200000:65536" >> /etc/subuid
+grep -q "^${test_user}:" /etc/subgid || echo "${test_user}:200000:65536" >> /etc/subgid
+
+# --- hepstack in a virtual environment -----------------------------------------------------------------
+venv="$here/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating $venv"
+    /usr/bin/python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q -e "$here[dev]" -e "$here/examples/lat"
+chmod -R a+rX "$venv" "$here"
+log "ready: $("$venv/bin/hepstack" --version)"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The project's test command (README command 2, and what .ci/run calls): lint, types, then pytest.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k spec -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv
+"$venv/bin/ruff" check src tests
+"$venv/bin/ruff" format --check src tests
+"$venv/bin/mypy"
+exec "$venv/bin/python" -m pytest "$@"

@@ -1,0 +1,3 @@
+from hepstack.cli import main
+
+main()

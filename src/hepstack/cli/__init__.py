@@ -1,0 +1,69 @@
+"""The ``hepstack`` command line. One module per command group; each parses, calls the library, prints.
+
+Heavy libraries (pydantic, SQLAlchemy, numpy, uproot, astropy, matplotlib) are imported inside the
+commands that need them, so ``hepstack --version`` and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from hepstack import __version__
+from hepstack.errors import HepstackError
+
+app = typer.Typer(
+    name="hepstack",
+    help="Build your experiment's software stack in layers, ship it to any farm, prove it matches native.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"hepstack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Log every command run and show tracebacks."),
+) -> None:
+    if debug:
+        os.environ["HEPSTACK_DEBUG"] = "1"
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(name)s: %(message)s")
+
+
+def _register() -> None:
+    # Imported here so each module can `from hepstack.cli import app` without a cycle.
+    from hepstack.cli import build, doctor, images, run, schema  # noqa: F401
+
+
+def main() -> None:
+    """Console entry point: run the app, turning HepstackError into `error:`/`hint:` and exit code 2."""
+    _register()
+    try:
+        app()  # standalone: usage errors print click's message and exit 2
+    except HepstackError as exc:
+        if os.environ.get("HEPSTACK_DEBUG"):
+            raise
+        print_error(exc)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def print_error(exc: HepstackError) -> None:
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)

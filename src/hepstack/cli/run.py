@@ -1,0 +1,53 @@
+"""`hepstack run`: a command in an image (or natively) as the invoking user."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hepstack.cli import app
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(
+    image: Annotated[
+        str, typer.Argument(help="STACK/LAYER (newest build in the catalog) or an engine reference.")
+    ],
+    command: Annotated[list[str], typer.Argument(help="The command, after --.", show_default=False)],
+    runtime: Annotated[
+        str, typer.Option("--runtime", "-r", help="native, podman, docker or charliecloud.")
+    ] = "podman",
+    bind: Annotated[list[str] | None, typer.Option("--bind", "-b", help="SRC:DST[:ro], repeatable.")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
+    workdir: Annotated[str | None, typer.Option("--workdir", "-w", help="Working directory inside.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Engine that holds the image (default: from the catalog).")
+    ] = None,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the exact command instead of running it.")
+    ] = False,
+) -> None:
+    """Run CMD in IMAGE as you: read-only image, no new privileges, only the binds you ask for.
+
+    Example: hepstack run --runtime docker --bind /data:/data lat/release -- python3 -V
+    """
+    from hepstack.context import Context
+    from hepstack.launch import build_request, exec_run, resolve_image
+    from hepstack.runtimes import Bind, get_runtime, parse_env
+
+    context = Context.from_environment()
+    chosen = get_runtime(runtime)
+    binds = [Bind.parse(text) for text in bind or []]
+    resolved = resolve_image(image, context, engine=engine)
+    request = build_request(
+        runtime=chosen,
+        image=resolved,
+        command=command,
+        binds=binds,
+        env=parse_env(env or []),
+        workdir=workdir,
+        tty=sys.stdin.isatty() and sys.stdout.isatty(),
+    )
+    exec_run(runtime, request, context, print_only=print_only)

@@ -1,0 +1,128 @@
+"""The one place hepstack runs other programs.
+
+Every call takes an argv list (never a shell string), is logged, and raises :class:`ProcessError` with
+the exit code and the tail of stderr when the program fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hepstack.errors import ProcessError, ToolMissing
+
+log = logging.getLogger("hepstack.proc")
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def which(tool: str) -> str | None:
+    """Absolute path of ``tool`` on PATH, or None."""
+    return shutil.which(tool)
+
+
+def require(tool: str, purpose: str, install_hint: str) -> str:
+    """Path of ``tool`` or :class:`ToolMissing` naming what needed it and how to install it."""
+    path = which(tool)
+    if path is None:
+        raise ToolMissing(tool, purpose, install_hint)
+    return path
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    timeout: float | None = None,
+    hint: str | None = None,
+) -> Completed:
+    """Run ``argv`` to completion, capturing stdout and stderr as text."""
+    argv = [str(a) for a in argv]
+    log.debug("run: %s", " ".join(argv))
+    try:
+        result = subprocess.run(  # noqa: S603 - argv list, never a shell
+            argv,
+            capture_output=True,
+            text=True,
+            env=_merged_env(env),
+            cwd=cwd,
+            input=input_text,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ProcessError(argv, 127, f"{argv[0]}: not found", hint=hint) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ProcessError(argv, -1, f"timed out after {timeout} s", hint=hint) from exc
+    if check and result.returncode != 0:
+        raise ProcessError(argv, result.returncode, result.stderr or result.stdout, hint=hint)
+    return Completed(argv, result.returncode, result.stdout, result.stderr)
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    log_file: Path | None = None,
+    hint: str | None = None,
+) -> None:
+    """Run ``argv``, passing each output line (stdout and stderr merged) to ``on_line`` as it appears.
+
+    The full output also goes to ``log_file`` when given; a failure shows its tail.
+    """
+    argv = [str(a) for a in argv]
+    log.debug("stream: %s", " ".join(argv))
+    tail: list[str] = []
+    sink = log_file.open("w", encoding="utf-8") if log_file else None
+    try:
+        with subprocess.Popen(  # noqa: S603 - argv list, never a shell
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            env=_merged_env(env),
+            cwd=cwd,
+        ) as child:
+            assert child.stdout is not None
+            for line in child.stdout:
+                line = line.rstrip("\n")
+                if sink:
+                    sink.write(line + "\n")
+                tail.append(line)
+                del tail[:-40]
+                on_line(line)
+            returncode = child.wait()
+    except FileNotFoundError as exc:
+        raise ProcessError(argv, 127, f"{argv[0]}: not found", hint=hint) from exc
+    finally:
+        if sink:
+            sink.close()
+    if returncode != 0:
+        more = f"full log: {log_file}" if log_file else None
+        raise ProcessError(argv, returncode, "\n".join(tail), hint=hint or more)
+
+
+def _merged_env(extra: Mapping[str, str] | None) -> dict[str, str] | None:
+    if extra is None:
+        return None
+    merged = dict(os.environ)
+    merged.update(extra)
+    return merged

@@ -1,0 +1,49 @@
+"""native: the same command on the host, with the same env/profile semantics; the study's baseline.
+
+Like a container it starts from a clean environment (not the caller's), sources the login profile
+and the layer chain's profile scripts, applies the layer chain's `env`, then explicit --env values.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+from hepstack.errors import HepstackError
+from hepstack.runtimes.base import LOGIN_SCRIPT, WRAPPER_NAME, Availability, RunRequest, Runtime
+
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class NativeRuntime(Runtime):
+    name = "native"
+    tool = "env"
+    install_hint = "coreutils provides env"
+
+    def argv(self, request: RunRequest) -> list[str]:
+        for bind in request.binds:
+            if bind.source != bind.target:
+                raise HepstackError(
+                    f"the native runtime cannot bind {bind.source} at {bind.target}",
+                    hint="natively, use the host path directly (or --bind PATH:PATH)",
+                )
+        argv = ["env", "-i"]
+        if request.workdir:
+            argv += ["--chdir", request.workdir]  # env(1) options come before its NAME=VALUE arguments
+        argv += [
+            f"HOME={request.user.home}",
+            f"USER={request.user.name}",
+            f"LOGNAME={request.user.name}",
+            f"PATH={DEFAULT_PATH}",
+        ]
+        if "TERM" in os.environ and request.tty:
+            argv.append(f"TERM={os.environ['TERM']}")
+        argv += [f"{name}={value}" for name, value in request.image_env.items()]
+        script = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles) + LOGIN_SCRIPT
+        assignments = [f"{name}={value}" for name, value in request.env.items()]
+        if not request.command:
+            raise HepstackError("no command to run", hint="put the command after --, e.g. -- python3 -V")
+        return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
+
+    def availability(self) -> Availability:
+        return Availability(True, "the host itself")

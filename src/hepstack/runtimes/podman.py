@@ -1,0 +1,87 @@
+"""podman: rootless with --userns=keep-id, rootful with --user uid:gid; read-only root, host network."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+from hepstack import proc
+from hepstack.context import Context
+from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
+
+
+def engine_run_options(request: RunRequest) -> list[str]:
+    """Options podman and docker share: a locked-down, throwaway container on the host network."""
+    options = ["--rm", "--read-only", "--security-opt=no-new-privileges", "--cap-drop=all", "--network=host"]
+    if request.tty:
+        options += ["--interactive", "--tty"]
+    for bind in request.binds:
+        options += [
+            "--mount",
+            f"type=bind,source={bind.source},target={bind.target}" + (",readonly" if bind.read_only else ""),
+        ]
+    if request.workdir:
+        options += ["--workdir", request.workdir]
+    return options
+
+
+def ensure_in_engine(target_engine: str, request: RunRequest, context: Context) -> None:
+    """Copy the image from the engine that built it (request.engine) into ``target_engine`` if needed.
+
+    Only called when the two differ, so a plain run costs no extra engine call.
+    """
+    from hepstack.build.engines import get_engine
+
+    if request.engine == target_engine:
+        return
+    target, source = get_engine(target_engine), get_engine(request.engine)
+    present = proc.run(
+        [*target.inspect_argv(request.image)[:-1], "--format", "{{.Id}}", request.image], check=False
+    )
+    if present.returncode == 0:
+        return
+    print(f"hepstack: copying {request.image} from {source.name} to {target.name} (once)", file=sys.stderr)
+    context.cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=context.cache_dir, prefix="transfer-") as scratch:
+        archive = f"{scratch}/image.tar"
+        proc.run(
+            [source.binary(), "save", "--output", archive, request.image],
+            hint=f"is {request.image} in the {source.name} store? see `hepstack images`",
+        )
+        proc.run([target.binary(), "load", "--input", archive])
+
+
+class PodmanRuntime(Runtime):
+    name = "podman"
+    tool = "podman"
+    install_hint = "apt-get install podman runc uidmap (or run scripts/setup-host.sh)"
+
+    def argv(self, request: RunRequest) -> list[str]:
+        identity = ["--user", request.user.user_group] if request.user.privileged else ["--userns=keep-id"]
+        return [
+            self.binary(),
+            "run",
+            *engine_run_options(request),
+            *identity,
+            request.image,
+            *login_command(request),
+        ]
+
+    def prepare(self, request: RunRequest, context: Context) -> RunRequest:
+        ensure_in_engine("podman", request, context)
+        return request
+
+    def availability(self) -> Availability:
+        basic = super().availability()
+        if not basic.works:
+            return basic
+        info = proc.run(
+            [self.binary(), "info", "--format", "{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}"],
+            check=False,
+            timeout=60,
+        )
+        if info.returncode != 0:
+            return Availability(
+                False, "podman info failed: " + (info.stderr.strip().splitlines() or ["?"])[-1]
+            )
+        return Availability(True, f"runtime/cgroups: {info.stdout.strip()}")
