@@ -1,0 +1,133 @@
+"""Byte-exact comparison for any file, with a unified diff excerpt when both sides are text."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from pathlib import Path
+
+from hepstack.verify._model import FileComparison
+
+READ_BLOCK = 1024 * 1024
+#: Text files larger than this are reported by first differing offset only (no diff in memory).
+TEXT_DIFF_MAX_BYTES = 16 * 1024 * 1024
+DIFF_MAX_HUNKS = 3
+DIFF_MAX_LINES = 40
+DIFF_LINE_WIDTH = 200
+#: Bytes shown around the first differing offset of a binary file.
+BYTES_WINDOW = 16
+
+
+def files_identical(path_a: Path, path_b: Path) -> bool:
+    """Same size and same bytes, read in blocks (never whole files)."""
+    if path_a.stat().st_size != path_b.stat().st_size:
+        return False
+    return first_differing_offset(path_a, path_b) is None
+
+
+def first_differing_offset(path_a: Path, path_b: Path) -> int | None:
+    offset = 0
+    with path_a.open("rb") as file_a, path_b.open("rb") as file_b:
+        while True:
+            block_a, block_b = file_a.read(READ_BLOCK), file_b.read(READ_BLOCK)
+            if block_a != block_b:
+                return offset + _common_prefix(block_a, block_b)
+            if not block_a:
+                return None
+            offset += len(block_a)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def looks_like_text(data: bytes) -> bool:
+    """UTF-8 without NUL bytes: what an editor, a log or a CSV file is."""
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def compare_bytes(path_a: Path, path_b: Path, comparison: FileComparison) -> None:
+    """Exact bytes; on a difference, a diff excerpt for text or the first differing offset for binary."""
+    if files_identical(path_a, path_b):
+        return
+    small = max(path_a.stat().st_size, path_b.stat().st_size) <= TEXT_DIFF_MAX_BYTES
+    if small:
+        data_a, data_b = path_a.read_bytes(), path_b.read_bytes()
+        if looks_like_text(data_a) and looks_like_text(data_b):
+            _report_text(data_a.decode("utf-8"), data_b.decode("utf-8"), comparison)
+            return
+        location, text_a, text_b = describe_bytes_difference(data_a, data_b)
+    else:
+        location, text_a, text_b = _describe_large_difference(path_a, path_b)
+    comparison.differ("bytes", location, text_a, text_b)
+
+
+def describe_bytes_difference(a: bytes, b: bytes) -> tuple[str, str, str]:
+    """``("byte 1234 (sizes 5000 vs 5002)", hex window of A, hex window of B)`` for two differing buffers."""
+    offset = _common_prefix(a, b)
+    location = f"byte {offset}" + (f" (sizes {len(a)} vs {len(b)} bytes)" if len(a) != len(b) else "")
+    return location, _window(a, offset), _window(b, offset)
+
+
+def _describe_large_difference(path_a: Path, path_b: Path) -> tuple[str, str, str]:
+    offset = first_differing_offset(path_a, path_b) or 0
+    windows = []
+    for path in (path_a, path_b):
+        with path.open("rb") as file:
+            file.seek(offset)
+            windows.append(file.read(BYTES_WINDOW))
+    size_a, size_b = path_a.stat().st_size, path_b.stat().st_size
+    sizes = f" (sizes {size_a} vs {size_b} bytes)" if size_a != size_b else ""
+    return f"byte {offset}{sizes}", _hex(windows[0]), _hex(windows[1])
+
+
+def _window(data: bytes, offset: int) -> str:
+    return _hex(data[offset : offset + BYTES_WINDOW])
+
+
+def _hex(chunk: bytes) -> str:
+    return chunk.hex(" ") if chunk else "(end of file)"
+
+
+def _report_text(text_a: str, text_b: str, comparison: FileComparison) -> None:
+    lines_a, lines_b = text_a.splitlines(), text_b.splitlines()
+    first = next(
+        (i for i, (x, y) in enumerate(itertools.zip_longest(lines_a, lines_b)) if x != y),
+        None,
+    )
+    if first is None:  # only line endings or the final newline differ
+        location, a, b = describe_bytes_difference(text_a.encode(), text_b.encode())
+        comparison.differ("text", f"{location} (line endings or final newline)", a, b)
+        return
+    line_a = _shorten(lines_a[first]) if first < len(lines_a) else "(end of file)"
+    line_b = _shorten(lines_b[first]) if first < len(lines_b) else "(end of file)"
+    comparison.differ("text", f"line {first + 1}", line_a, line_b, detail=diff_excerpt(lines_a, lines_b))
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= DIFF_LINE_WIDTH else line[: DIFF_LINE_WIDTH - 1] + "…"
+
+
+def diff_excerpt(lines_a: list[str], lines_b: list[str]) -> str:
+    """The first few hunks of a unified diff, cut at :data:`DIFF_MAX_LINES` lines."""
+    diff = list(difflib.unified_diff(lines_a, lines_b, fromfile="A", tofile="B", n=2, lineterm=""))
+    kept: list[str] = []
+    hunks = 0
+    for line in diff:
+        if line.startswith("@@"):
+            hunks += 1
+            if hunks > DIFF_MAX_HUNKS:
+                break
+        kept.append(_shorten(line))
+    more_hunks = sum(1 for line in diff if line.startswith("@@")) - min(hunks, DIFF_MAX_HUNKS)
+    if len(kept) > DIFF_MAX_LINES:
+        kept = [*kept[:DIFF_MAX_LINES], "…"]
+    if more_hunks > 0:
+        kept.append(f"… and {more_hunks} more hunk{'s' if more_hunks != 1 else ''}")
+    return "\n".join(kept)
