@@ -45,7 +45,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so each module can `from hepstack.cli import app` without a cycle.
-    from hepstack.cli import build, doctor, images, run, schema  # noqa: F401
+    from hepstack.cli import build, doctor, images, run, schema, verify  # noqa: F401
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 from hepstack.cli import app
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command()
 def run(
     image: Annotated[
         str, typer.Argument(help="STACK/LAYER (newest build in the catalog) or an engine reference.")

@@ -12,7 +12,14 @@ from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_comm
 
 def engine_run_options(request: RunRequest) -> list[str]:
     """Options podman and docker share: a locked-down, throwaway container on the host network."""
-    options = ["--rm", "--read-only", "--security-opt=no-new-privileges", "--cap-drop=all", "--network=host"]
+    options = [
+        "--rm",
+        "--pull=never",
+        "--read-only",
+        "--security-opt=no-new-privileges",
+        "--cap-drop=all",
+        "--network=host",
+    ]
     if request.tty:
         options += ["--interactive", "--tty"]
     for bind in request.binds:
