@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from hepstack import __version__
 from hepstack.errors import HepstackError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="hepstack",
@@ -67,3 +71,10 @@ def print_error(exc: HepstackError) -> None:
     print(f"error: {exc.message}", file=sys.stderr)
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
+
+
+def make_console() -> Console:
+    """A rich console; when output goes to a file or pipe, wide enough that tables are not squeezed."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)

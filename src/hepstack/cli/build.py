@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hepstack.cli import app
+from hepstack.cli import app, make_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,14 +34,13 @@ def build(
     ] = False,
 ) -> None:
     """Build the stack's layers, parents first; a layer whose content key is in the engine is skipped."""
-    from rich.console import Console
 
     from hepstack.build.builder import Builder, BuildEvents
     from hepstack.build.engines import get_engine
     from hepstack.context import Context
     from hepstack.spec import load_stack
 
-    console = Console(highlight=False)
+    console = make_console()
     stack = load_stack(spec)
     chosen = get_engine(engine)
     builder = Builder(stack, chosen, Context.from_environment())

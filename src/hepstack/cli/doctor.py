@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hepstack.cli import app
+from hepstack.cli import app, make_console
 
 
 @app.command()
@@ -17,14 +17,13 @@ def doctor(
     repeats: Annotated[int, typer.Option(min=1, help="Runs per runtime for the latency median.")] = 5,
 ) -> None:
     """Check engines and runtimes: which work here, why the others don't, and their start latency."""
-    from rich.console import Console
     from rich.table import Table
 
     from hepstack.catalog import Catalog
     from hepstack.context import Context
     from hepstack.doctor import check_runtimes, host_facts
 
-    console = Console(highlight=False)
+    console = make_console()
     context = Context.from_environment()
     if image is None:
         newest = Catalog(context.catalog_url).list(limit=1)

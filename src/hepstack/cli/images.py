@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hepstack.cli import app
+from hepstack.cli import app, make_console
 
 
 @app.command()
@@ -16,7 +16,6 @@ def images(
     engine: Annotated[str | None, typer.Option(help="Only images in this engine.")] = None,
 ) -> None:
     """List the images in the catalog, newest first."""
-    from rich.console import Console
     from rich.table import Table
 
     from hepstack.build.builder import human_size
@@ -37,7 +36,7 @@ def images(
             record.built_at.strftime("%Y-%m-%d %H:%M:%S"),
             f"{record.seconds:.1f}",
         )
-    console = Console()
+    console = make_console()
     if not records:
         console.print(f"no images in the catalog {context.catalog_url}")
         return
