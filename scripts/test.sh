@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv
-"$venv/bin/ruff" check src tests
-"$venv/bin/ruff" format --check src tests
+"$venv/bin/ruff" check src tests benchmarks
+"$venv/bin/ruff" format --check src tests benchmarks
 "$venv/bin/mypy"
 exec "$venv/bin/python" -m pytest "$@"

@@ -93,5 +93,5 @@ def example_images() -> dict[str, str]:
     from hepstack.catalog import Catalog
     from hepstack.context import Context
 
-    catalog = Catalog(Context.from_environment().catalog_url)
+    catalog = Catalog(Context.from_environment().catalog_path)
     return {record.layer: record.reference for record in reversed(catalog.list(stack="lat", engine="podman"))}

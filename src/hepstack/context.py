@@ -2,7 +2,7 @@
 
 HEPSTACK_DATA_DIR   catalog, build logs        (default: the user's data dir, ~/.local/share/hepstack)
 HEPSTACK_CACHE_DIR  unpacked images for ch-run         (default: the user's cache dir, e.g. ~/.cache/hepstack)
-HEPSTACK_CATALOG    catalog as a path or SQLAlchemy URL (default: DATA_DIR/catalog.sqlite)
+HEPSTACK_CATALOG    the catalog's SQLite file      (default: DATA_DIR/catalog.sqlite)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 class Context:
     data_dir: Path
     cache_dir: Path
-    catalog_url: str
+    catalog_path: Path
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str] | None = None) -> Context:
@@ -26,9 +26,10 @@ class Context:
         environment = os.environ if environment is None else environment
         data_dir = Path(environment.get("HEPSTACK_DATA_DIR") or user_data_dir("hepstack"))
         cache_dir = Path(environment.get("HEPSTACK_CACHE_DIR") or user_cache_dir("hepstack"))
-        catalog = environment.get("HEPSTACK_CATALOG") or str(data_dir / "catalog.sqlite")
-        catalog_url = catalog if "://" in catalog else f"sqlite:///{Path(catalog).absolute()}"
-        return cls(data_dir=data_dir, cache_dir=cache_dir, catalog_url=catalog_url)
+        from hepstack.catalog import catalog_path
+
+        catalog = catalog_path(environment.get("HEPSTACK_CATALOG") or str(data_dir / "catalog.sqlite"))
+        return cls(data_dir=data_dir, cache_dir=cache_dir, catalog_path=catalog.absolute())
 
     @property
     def log_dir(self) -> Path:

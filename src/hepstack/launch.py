@@ -32,14 +32,14 @@ def resolve_image(text: str, context: Context, engine: str | None = None) -> Res
     if match:
         from hepstack.catalog import Catalog
 
-        record = Catalog(context.catalog_url).newest(match[1], match[2], engine=engine)
+        record = Catalog(context.catalog_path).newest(match[1], match[2], engine=engine)
         if record is not None:
             return ResolvedImage(
                 record.reference, record.engine, record.image_id, record.stack, record.layer, record.spec_path
             )
         if match[1] != "localhost" and "." not in match[1]:
             raise HepstackError(
-                f"no build of {text} in the catalog ({context.catalog_url})",
+                f"no build of {text} in the catalog ({context.catalog_path})",
                 hint=f"build it first: hepstack build STACK.yaml {match[2]}; "
                 "or give an engine reference such as localhost/lat/release:latest",
             )

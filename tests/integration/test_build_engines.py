@@ -128,7 +128,7 @@ def test_no_ca_bundle_or_secret_in_any_layer(engine_stack: tuple[str, Path], tmp
     from hepstack.catalog import Catalog
     from hepstack.context import Context
 
-    record = Catalog(Context.from_environment().catalog_url).newest(f"keytest-{engine}", "framework", engine)
+    record = Catalog(Context.from_environment().catalog_path).newest(f"keytest-{engine}", "framework", engine)
     assert record is not None
     host_bundle = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes()
     host_only = _host_only_certificates()

@@ -26,7 +26,7 @@ def doctor(
     console = make_console()
     context = Context.from_environment()
     if image is None:
-        newest = Catalog(context.catalog_url).list(limit=1)
+        newest = Catalog(context.catalog_path).list(limit=1)
         image = newest[0].reference if newest else None
     facts = Table("host", "", show_header=False)
     for name, value in host_facts():

@@ -23,7 +23,7 @@ def images(
     from hepstack.context import Context
 
     context = Context.from_environment()
-    records = Catalog(context.catalog_url).list(stack=stack, release=release, engine=engine)
+    records = Catalog(context.catalog_path).list(stack=stack, release=release, engine=engine)
     table = Table("stack/layer", "release", "key", "image id", "size", "engine", "built (UTC)", "seconds")
     for record in records:
         table.add_row(
@@ -38,6 +38,6 @@ def images(
         )
     console = make_console()
     if not records:
-        console.print(f"no images in the catalog {context.catalog_url}")
+        console.print(f"no images in the catalog {context.catalog_path}")
         return
     console.print(table)
