@@ -1,0 +1,34 @@
+"""Base layers without a public registry: a Debian root filesystem from mmdebstrap, imported."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from hepstack import proc
+from hepstack.build.keys import KEY_VERSION
+from hepstack.spec.models import Bootstrap
+
+MMDEBSTRAP_HINT = "apt-get install mmdebstrap debian-archive-keyring (or run scripts/setup-host.sh)"
+
+
+def bootstrap_key(bootstrap: Bootstrap, packages: list[str]) -> str:
+    description = (
+        f"{KEY_VERSION}\nbootstrap suite={bootstrap.suite} variant={bootstrap.variant} "
+        f"mirror={bootstrap.mirror} arch={bootstrap.architecture} include={','.join(packages)}"
+    )
+    return hashlib.sha256(description.encode()).hexdigest()
+
+
+def mmdebstrap_argv(bootstrap: Bootstrap, packages: list[str], tarball: Path) -> list[str]:
+    """mmdebstrap writing a tarball; packages go in at bootstrap time (no apt lists left behind)."""
+    argv = [
+        proc.require("mmdebstrap", "a bootstrap layer", MMDEBSTRAP_HINT),
+        f"--variant={bootstrap.variant}",
+        f"--architectures={bootstrap.architecture}",
+        '--aptopt=Acquire::Retries "3";',
+        '--aptopt=APT::Install-Recommends "false";',
+    ]
+    if packages:
+        argv.append(f"--include={','.join(packages)}")
+    return [*argv, bootstrap.suite, str(tarball), bootstrap.mirror]

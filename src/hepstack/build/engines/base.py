@@ -1,0 +1,99 @@
+"""What a build engine offers hepstack. Methods return argv lists or parse output; they run nothing."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hepstack import proc
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    reference: str
+    image_id: str
+    size: int | None  # bytes; None when the engine does not say
+    tags: tuple[str, ...] = ()  # every tag of this image, e.g. the friendly :latest
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    containerfile: Path
+    context: Path
+    tags: list[str]
+    labels: Mapping[str, str]
+    secrets: Mapping[str, Path]
+    no_cache: bool = False
+
+
+class Engine(ABC):
+    """A container engine hepstack builds with (podman, docker)."""
+
+    name: str
+    tool: str
+    install_hint: str
+
+    def binary(self) -> str:
+        return proc.require(self.tool, f"the {self.name} engine", self.install_hint)
+
+    def build_env(self, request: BuildRequest) -> dict[str, str]:
+        """Extra environment for the build command."""
+        return {}
+
+    @abstractmethod
+    def build_argv(self, request: BuildRequest) -> list[str]: ...
+
+    def inspect_images_argv(self, references: list[str]) -> list[str]:
+        """One call that tells which of ``references`` exist, with id, size and tags. It exits non-zero
+        when some are missing and still prints the others (podman and docker alike)."""
+        return [
+            self.binary(),
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}\t{{.Size}}\t{{json .RepoTags}}",
+            *references,
+        ]
+
+    def parse_inspected(self, stdout: str, references: list[str]) -> dict[str, ImageInfo]:
+        wanted = set(references)
+        found: dict[str, ImageInfo] = {}
+        for line in stdout.splitlines():
+            image_id, _, rest = line.partition("\t")
+            size, _, tags = rest.partition("\t")
+            if not tags:
+                continue
+            image_id = image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
+            all_tags = tuple(json.loads(tags) or [])
+            for tag in all_tags:
+                if tag in wanted:
+                    found[tag] = ImageInfo(tag, image_id, int(size) if size.isdigit() else None, all_tags)
+        return found
+
+    def import_argv(self, tarball: Path, reference: str) -> list[str]:
+        return [self.binary(), "import", str(tarball), reference]
+
+    def tag_argv(self, source: str, target: str) -> list[str]:
+        return [self.binary(), "tag", source, target]
+
+    def inspect_argv(self, reference: str) -> list[str]:
+        return [self.binary(), "image", "inspect", reference]
+
+    def create_argv(self, reference: str) -> list[str]:
+        """Create (not start) a container, to export its filesystem; prints the container id."""
+        return [self.binary(), "create", reference, "/bin/true"]
+
+    def export_argv(self, container: str, tarball: Path) -> list[str]:
+        return [self.binary(), "export", "--output", str(tarball), container]
+
+    def remove_container_argv(self, container: str) -> list[str]:
+        return [self.binary(), "rm", "--force", container]
+
+    def history_argv(self, reference: str) -> list[str]:
+        return [self.binary(), "history", "--no-trunc", "--format", "{{.CreatedBy}}", reference]
+
+    def save_argv(self, reference: str, tarball: Path) -> list[str]:
+        return [self.binary(), "save", "--output", str(tarball), reference]
