@@ -88,6 +88,6 @@ if [ ! -x "$venv/bin/python" ]; then
     /usr/bin/python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q -e "$here[dev]" -e "$here/examples/lat"
+"$venv/bin/python" -m pip install -q -e "$here[dev]"
 chmod -R a+rX "$venv" "$here"
 log "ready: $("$venv/bin/hepstack" --version)"
