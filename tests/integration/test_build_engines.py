@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.slow]
 STACK = """\
 stack: keytest-{engine}
 release: "t1"
+size_budget: {{layer: 5MB, image: 100MB}}
 layers:
   framework:
     from: {base}
@@ -77,6 +78,11 @@ def test_cached_rebuild_and_change_propagation(engine_stack: tuple[str, Path]) -
     settings.write_text(settings.read_text() + "v2\n")
     third = hepstack("build", str(spec), "--engine", engine)
     assert _statuses(third.stdout) == {"framework": "built", "release": "built", "sibling": "cached"}
+
+    # The base is ~245 MB: every image is over the 100MB budget; only what a layer adds counts per layer.
+    for layer in ("framework", "release", "sibling"):
+        assert re.search(rf"warning: {layer}: image \d+\.\d MB is over the budget of 100MB", third.stdout)
+    assert "layer adds" not in third.stdout  # six + a text file are far below 5MB
 
     images = hepstack("images", "--stack", f"keytest-{engine}").stdout
     assert images.count(f"keytest-{engine}/framework") == 2  # both builds recorded in the catalog

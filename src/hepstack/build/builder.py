@@ -61,12 +61,19 @@ class Builder:
     def plan(self, selected: list[str] | None = None, *, no_cache: bool = False) -> list[PlannedLayer]:
         """The plan with each layer marked cached (its key is in the engine) or to build."""
         layers = make_plan(self.stack, selected)
-        self._present = self.inspect([layer.reference(self.stack.name) for layer in layers])
+        self._present = self.inspect(self._inspected_references(layers))
         for layer in layers:
             present = self._present.get(layer.reference(self.stack.name))
             if present is not None and not no_cache:
                 layer.status, layer.image_id, layer.size = "cached", present.image_id, present.size
         return layers
+
+    def _inspected_references(self, layers: list[PlannedLayer]) -> list[str]:
+        """Each layer's key tag, plus external parents (for what a layer adds to its size)."""
+        external = [
+            layer.parent_ref for layer in layers if layer.parent_layer is None and not layer.rootfs_ref
+        ]
+        return [layer.reference(self.stack.name) for layer in layers] + external
 
     def inspect(self, references: list[str]) -> dict[str, ImageInfo]:
         """Which of ``references`` the engine has: one engine call, whatever the number of layers."""
@@ -98,7 +105,7 @@ class Builder:
             layer.seconds = time.monotonic() - started
             events.layer_finished(layer)
         if any(layer.status == "build" for layer in layers):
-            self._present = self.inspect([layer.reference(self.stack.name) for layer in layers])
+            self._present = self.inspect(self._inspected_references(layers))
         self._fill_sizes(layers, by_name)
         self._retag_friendly(layers)
         self._record(layers)
@@ -197,12 +204,21 @@ class Builder:
                 layer.image_id, layer.size = present.image_id, present.size
         for layer in layers:
             budget = self.stack.spec.budget_for(layer.name)
-            parent = by_name.get(layer.parent_layer or "")
-            added = (layer.size or 0) - (parent.size or 0 if parent else 0)
+            added = (layer.size or 0) - self._parent_size(layer, by_name)
             if layer.size is not None and layer.size > budget.image_bytes:
                 layer.warnings.append(f"image {human_size(layer.size)} is over the budget of {budget.image}")
             if layer.size is not None and added > budget.layer_bytes:
                 layer.warnings.append(f"layer adds {human_size(added)}, over the budget of {budget.layer}")
+
+    def _parent_size(self, layer: PlannedLayer, by_name: dict[str, PlannedLayer]) -> int:
+        """Size of what ``layer`` is built on: its parent layer, an external image, or nothing for a
+        bootstrap layer (the root filesystem is the layer's own)."""
+        if layer.parent_layer is not None:
+            return by_name[layer.parent_layer].size or 0
+        if layer.rootfs_ref is not None:
+            return 0
+        external = self._present.get(layer.parent_ref)
+        return external.size or 0 if external is not None else 0
 
     def _retag_friendly(self, layers: list[PlannedLayer]) -> None:
         """Point :<release> and :latest at the current key when an older build still holds them."""
