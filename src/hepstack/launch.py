@@ -110,7 +110,7 @@ def exec_run(runtime_name: str, request: RunRequest, context: Context, *, print_
     request = runtime.prepare(request, context)
     argv = runtime.argv(request)
     environment = dict(os.environ)
-    environment.update(getattr(runtime, "process_env", lambda r: {})(request))
+    environment.update(runtime.process_env(request))
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -131,6 +131,20 @@ class Runtime(ABC):
         """Anything to do before ``argv`` (unpack an image, create mount points); default nothing."""
         return request
 
+    def process_env(self, request: RunRequest) -> dict[str, str]:
+        """Environment the runtime's own process needs (not the container's); default nothing."""
+        return {}
+
+    # --- batch jobs: a job script execs the runtime directly (no Python in the job) -------------------
+
+    def job_preamble(self, request: RunRequest, scheduler: str) -> list[str]:
+        """Scheduler directive lines this runtime needs, e.g. Shifter's ``#SBATCH --image=...``."""
+        return []
+
+    def job_setup(self, request: RunRequest) -> list[str]:
+        """Shell lines to run in the job before the container starts (e.g. ``shifterimg pull``)."""
+        return []
+
     def availability(self) -> Availability:
         """Whether this runtime works on this host and, if not, why (for `hepstack doctor`)."""
         path = proc.which(self.tool)
