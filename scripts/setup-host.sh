@@ -21,7 +21,8 @@ packages=(
     docker.io                                                      # docker engine (dockerd) + client
     charliecloud-runtime                                           # ch-run
     mmdebstrap debian-archive-keyring                              # bootstrap base layers without a registry
-    squashfs-tools                                                 # mksquashfs for exports
+    squashfs-tools siftool                                         # exports: squashfs, SIF checks
+    docker-registry apache2-utils                                  # a local registry (tests), htpasswd
     python3-venv python3-dev sqlite3 sudo procps passwd ca-certificates
 )
 missing=()
@@ -80,6 +81,11 @@ chgrp docker /var/run/docker.sock 2>/dev/null || true
 chmod 660 /var/run/docker.sock 2>/dev/null || true
 grep -q "^${test_user}:" /etc/subuid || echo "${test_user}:200000:65536" >> /etc/subuid
 grep -q "^${test_user}:" /etc/subgid || echo "${test_user}:200000:65536" >> /etc/subgid
+
+# --- batch schedulers (single-host SLURM and SGE) -----------------------------------------------------------
+if [ -x "$here/scripts/setup-schedulers.sh" ]; then
+    bash "$here/scripts/setup-schedulers.sh"
+fi
 
 # --- hepstack in a virtual environment -----------------------------------------------------------------
 venv="$here/.venv"
