@@ -95,5 +95,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e "$here[dev]"
+bash "$here/examples/lat/install-native.sh"   # the example release, natively (the study's baseline)
 chmod -R a+rX "$venv" "$here"
 log "ready: $("$venv/bin/hepstack" --version)"

@@ -1,3 +1,5 @@
-# Sourced by login shells in every image built on the framework layer (/etc/profile.d).
+# Sourced by login shells in every image built on the io layer (/etc/profile.d), as the seeds'
+# images set their environment through /etc/profile.
 export LAT_FRAMEWORK=1
-export MPLBACKEND=Agg
+export PYTHONHASHSEED=0
+export PYTHONDONTWRITEBYTECODE=1

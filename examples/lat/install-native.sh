@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install the example release natively (the baseline of the timing study): a virtual environment with
+# exactly the pins the images use, at examples/lat/.venv-native (or $1). Idempotent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+venv=${1:-$here/.venv-native}
+if [ ! -x "$venv/bin/python" ]; then
+    /usr/bin/python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q -r "$here/requirements.txt"
+"$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "$here" 2>/dev/null \
+    || "$venv/bin/python" -m pip install -q --no-deps "$here"
+"$venv/bin/python" -m pip install -q pytest  # the example's own test runner (scripts/test.sh)
+chmod -R a+rX "$venv"
+echo "native release: $venv/bin (lat-run, lat-l1, lat-merge, lat-config)"

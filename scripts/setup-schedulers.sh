@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Single-host SLURM and single-host SGE (Son of Grid Engine, the UGE stand-in) for hepstack's batch
+# tests, as root on Debian 12. Idempotent: installs what is missing, writes the configs, starts only
+# the daemons that are not answering. No systemd: daemons run in the background.
+# Every step follows ../shared/notes/host.md ("SLURM on one host", "Son of Grid Engine on one host").
+# Jobs are submitted by a non-root user (HEPSTACK_TEST_USER, default hepstack-test).
+set -euo pipefail
+
+log() { printf '[schedulers] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: setup-schedulers.sh must run as root (it installs packages and starts daemons)" >&2
+    exit 1
+fi
+
+host=$(hostname)
+logdir=/var/log/hepstack
+mkdir -p "$logdir"
+
+# --- packages ------------------------------------------------------------------------------------------
+# gridengine asks debconf questions; preseed them (host.md) so the install is unattended.
+debconf-set-selections <<PRESEED
+gridengine-common shared/gridengineconfig boolean true
+gridengine-common shared/gridenginemaster string $host
+gridengine-common shared/gridenginecell string default
+gridengine-client shared/gridengineconfig boolean true
+gridengine-client shared/gridenginemaster string $host
+gridengine-client shared/gridenginecell string default
+gridengine-master shared/gridengineconfig boolean true
+gridengine-master shared/gridenginemaster string $host
+gridengine-master shared/gridenginecell string default
+gridengine-exec shared/gridengineconfig boolean true
+gridengine-exec shared/gridenginemaster string $host
+gridengine-exec shared/gridenginecell string default
+PRESEED
+packages=(slurm-wlm munge gridengine-master gridengine-exec gridengine-client)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # policy-rc.d 101: maintainer scripts must not start daemons (no systemd); we start them below.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- munge (SLURM's authentication) ----------------------------------------------------------------------
+if [ ! -s /etc/munge/munge.key ]; then
+    log "creating the munge key"
+    mungekey -c -f -k /etc/munge/munge.key
+fi
+chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
+mkdir -p /run/munge && chown munge:munge /run/munge
+if ! munge -n >/dev/null 2>&1; then
+    log "starting munged"
+    runuser -u munge -- /usr/sbin/munged
+    for _ in $(seq 1 20); do munge -n >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+
+# --- SLURM -------------------------------------------------------------------------------------------------
+# host.md: linuxproc process tracking and no task plugin (cgroups are hybrid here), cons_tres, one node
+# with 2 CPUs, partition debug oversubscribed 4x so a 20-task array of short jobs does not crawl.
+mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+slurm_conf=$(cat <<CONF
+# written by hepstack scripts/setup-schedulers.sh (single-host test cluster)
+ClusterName=hepstack
+SlurmctldHost=$host
+SlurmUser=root
+AuthType=auth/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+SchedulerType=sched/backfill
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+JobCompType=jobcomp/none
+MinJobAge=600
+MaxArraySize=10001
+NodeName=$host CPUs=2 RealMemory=20000 State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+CONF
+)
+if [ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" != "$slurm_conf" ]; then
+    log "writing /etc/slurm/slurm.conf"
+    printf '%s\n' "$slurm_conf" > /etc/slurm/slurm.conf
+    restart_slurm=1
+fi
+if [ "${restart_slurm:-0}" = 1 ] && pgrep -x slurmctld >/dev/null; then
+    log "reconfiguring slurmctld"
+    scontrol reconfigure || true
+fi
+if ! pgrep -x slurmctld >/dev/null; then
+    log "starting slurmctld"
+    slurmctld
+fi
+if ! pgrep -x slurmd >/dev/null; then
+    log "starting slurmd"
+    slurmd
+fi
+for _ in $(seq 1 40); do
+    state=$(sinfo -h -N -o '%T' 2>/dev/null | head -1)
+    case "$state" in idle*|mix*|alloc*) break ;; esac
+    sleep 0.25
+done
+case "${state:-}" in
+    idle*|mix*|alloc*) ;;
+    *) scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true ;;
+esac
+log "slurm: node $host is $(sinfo -h -N -o '%T' | head -1)"
+
+# --- SGE ---------------------------------------------------------------------------------------------------
+export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
+common=$SGE_ROOT/default/common
+mkdir -p "$common"
+[ -s "$common/act_qmaster" ] || echo "$host" > "$common/act_qmaster"
+# host.md: 127.0.0.1 resolves back to localhost, which qmaster would reject as "not identical".
+echo "$host localhost" > "$common/host_aliases"
+sge_up() { qstat -f >/dev/null 2>&1; }
+if ! sge_up; then
+    # The init scripts are not idempotent (host.md): stop any half-started qmaster first.
+    pkill -x sge_qmaster 2>/dev/null || true
+    pkill -x sge_execd 2>/dev/null || true
+    log "starting the SGE qmaster"
+    /etc/init.d/gridengine-master start >"$logdir/sge-master.log" 2>&1 || true
+    for _ in $(seq 1 40); do qconf -sh >/dev/null 2>&1 && break; sleep 0.25; done
+    qconf -sh >/dev/null 2>&1 || { echo "error: sge_qmaster did not start; see $logdir/sge-master.log" >&2; exit 1; }
+    scratch=$(mktemp -d)
+    # Global config: flush accounting at once so `qacct -j` sees a finished job (host.md).
+    # (qconf prints long values over continuation lines ending in '\'; only one plain line is replaced)
+    qconf -sconf global | sed -e '/^accounting_flush_time/d' > "$scratch/global"
+    echo "accounting_flush_time 00:00:00" >> "$scratch/global"
+    qconf -Mconf "$scratch/global" >/dev/null
+    qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval 0:0:1/' > "$scratch/sched"
+    qconf -Msconf "$scratch/sched" >/dev/null
+    qconf -ah "$host" >/dev/null 2>&1 || true
+    qconf -as "$host" >/dev/null 2>&1 || true
+    if ! qconf -sq all.q >/dev/null 2>&1; then
+        qconf -sq | sed -e "s/^qname .*/qname all.q/" -e "s/^hostlist .*/hostlist $host/" \
+            -e "s/^slots .*/slots 4/" -e "s/^pe_list .*/pe_list NONE/" -e "s|^shell .*|shell /bin/sh|" \
+            > "$scratch/all.q"
+        qconf -Aq "$scratch/all.q" >/dev/null
+    fi
+    rm -rf "$scratch"
+    log "starting the SGE execd"
+    /etc/init.d/gridengine-exec start >"$logdir/sge-exec.log" 2>&1 || true
+fi
+# A busy 2-core test VM sits above the default np_load_avg=1.75 threshold: the queue would go into
+# alarm state ('a') and schedule nothing. 4 slots on 2 cores, like SLURM's OverSubscribe=FORCE:4:
+# the test tasks mostly wait on podman, not on the CPU.
+qconf -rattr queue load_thresholds NONE all.q >/dev/null
+qconf -rattr queue slots 4 all.q >/dev/null
+for _ in $(seq 1 40); do
+    qstat -f 2>/dev/null | grep -q "all.q@$host" && ! qstat -f | grep -q 'au$' && break
+    sleep 0.25
+done
+log "sge: $(qstat -f | grep "all.q@" | head -1 | tr -s ' ')"
+log "ready: sbatch $(command -v sbatch), qsub $(command -v qsub)"
