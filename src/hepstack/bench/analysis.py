@@ -1,0 +1,116 @@
+"""From timing databases per arm and workload to the rows of Table 2: medians, relative speeds, intervals.
+
+Every (workload, row, arm) cell gets its own random stream, seeded from the bootstrap seed and the cell's
+name, so a cell's interval does not change when arms or modules are added or removed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, cast
+
+from hepstack.bench.stats import BOOTSTRAP_SEED, RESAMPLES, Estimate, Score, estimate, score
+from hepstack.bench.timing import GROUPS, ModuleKey, TimeTrackerDB
+from hepstack.errors import HepstackError
+
+if TYPE_CHECKING:
+    from hepstack.bench.timing import Group, Seconds
+
+#: arm -> workload -> one timing database per repetition
+Timings = dict[str, dict[str, list[TimeTrackerDB]]]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One arm's numbers in one row; ``score`` is None for the baseline or when undefined."""
+
+    estimate: Estimate
+    score: Score | None
+
+
+@dataclass
+class Row:
+    """A group (workers, output, source) or one module of a workload, across all arms."""
+
+    workload: str
+    name: str
+    kind: Literal["group", "module"]
+    module: ModuleKey | None = None
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+
+@dataclass
+class Analysis:
+    """Table 2 and everything behind it. ``arms`` starts with the baseline."""
+
+    baseline: str
+    arms: list[str]
+    workloads: list[str]
+    rows: list[Row]
+    resamples: int
+    seed: int
+
+    def group_rows(self, workload: str) -> list[Row]:
+        return [row for row in self.rows if row.workload == workload and row.kind == "group"]
+
+    def module_rows(self, workload: str) -> list[Row]:
+        return [row for row in self.rows if row.workload == workload and row.kind == "module"]
+
+
+def analyze(
+    timings: Timings, baseline: str, *, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> Analysis:
+    """Medians and scores for every group and module of every workload; ``baseline`` must be an arm."""
+    if baseline not in timings:
+        raise HepstackError(
+            f"the baseline '{baseline}' is not one of the arms", hint=f"arms: {', '.join(timings)}"
+        )
+    arms = [baseline, *(arm for arm in timings if arm != baseline)]
+    workloads = list(dict.fromkeys(name for arm in arms for name in timings[arm]))
+    analysis = Analysis(baseline, arms, workloads, [], resamples, seed)
+    for workload in workloads:
+        for group in GROUPS:
+            row = Row(workload, group, "group")
+            _fill(row, analysis, timings)
+            if row.cells:
+                analysis.rows.append(row)
+        for key in _module_keys(timings, arms, workload):
+            row = Row(workload, str(key), "module", key)
+            _fill(row, analysis, timings)
+            analysis.rows.append(row)
+    return analysis
+
+
+def _module_keys(timings: Timings, arms: list[str], workload: str) -> list[ModuleKey]:
+    """Modules in the order they first appear: the baseline's first, then any only other arms have."""
+    keys: dict[ModuleKey, None] = {}
+    for arm in arms:
+        for database in timings[arm].get(workload, []):
+            keys.update(dict.fromkeys(database.modules))
+    return list(keys)
+
+
+def _times(row: Row, database: TimeTrackerDB) -> Seconds | None:
+    if row.module is None:
+        return database.group_times(cast("Group", row.name))
+    return database.module_times(row.module) if database.has_module(row.module) else None
+
+
+def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
+    import numpy as np
+
+    baseline: Estimate | None = None
+    for arm in analysis.arms:
+        repetitions = [_times(row, db) for db in timings[arm].get(row.workload, [])]
+        present = [values for values in repetitions if values is not None]
+        name = f"{row.workload}/{row.kind}/{row.name}/{arm}"
+        rng = np.random.default_rng([analysis.seed, zlib.crc32(name.encode())])
+        found = estimate(present, rng, analysis.resamples)
+        if found is None:
+            continue
+        if arm == analysis.baseline:
+            baseline = found
+        row.cells[arm] = Cell(
+            found, score(baseline, found) if baseline and arm != analysis.baseline else None
+        )

@@ -1,0 +1,120 @@
+"""Same physics? Each arm's outputs against the baseline's (same workload, same repetition), and checksums.
+
+Runs of the same repetition use the same seed in every arm, so their outputs must be equal; they are
+compared with :func:`hepstack.verify.compare_paths` (ROOT and FITS by content, other files by bytes).
+The timing database and job report are never compared: their times differ by design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hepstack.bench.runner import RunRecord, StudyRun
+
+SHOWN_DIFFERENCES = 5
+
+
+@dataclass
+class Verdict:
+    """The outcome for one (workload, arm, repetition) against the baseline's run."""
+
+    workload: str
+    arm: str
+    repetition: int
+    files_compared: list[str] = field(default_factory=list)
+    difference_count: int = 0
+    differences: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def checked(self) -> bool:
+        """Some output file existed on either side (else the `outputs` globs matched nothing)."""
+        return bool(self.files_compared) or self.difference_count > 0
+
+    @property
+    def equal(self) -> bool:
+        return self.checked and self.difference_count == 0
+
+    def text(self) -> str:
+        if not self.checked:
+            return "no outputs matched"
+        if self.equal:
+            return f"equal ({len(self.files_compared)} files)"
+        return f"{self.difference_count} differences"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "repetition": self.repetition,
+            "checked": self.checked,
+            "equal": self.equal,
+            "files_compared": self.files_compared,
+            "difference_count": self.difference_count,
+            "differences": self.differences,
+        }
+
+
+def output_files(run: RunRecord, globs: list[str]) -> dict[str, Path]:
+    """Files of ``run`` matching ``globs`` (relative names), without its timing database and job report."""
+    excluded = {run.timing_db, run.timing_db.with_name(run.timing_db.name + ".job.json")}
+    found: dict[str, Path] = {}
+    for pattern in globs:
+        for path in sorted(run.output_dir.glob(pattern)):
+            if path.is_file() and path not in excluded:
+                found[path.relative_to(run.output_dir).as_posix()] = path
+    return found
+
+
+def checksums(run: RunRecord, globs: list[str]) -> dict[str, str]:
+    """sha256 of every output file of ``run``."""
+    return {name: _sha256(path) for name, path in output_files(run, globs).items()}
+
+
+def verify_study(study_run: StudyRun, baseline: str) -> list[Verdict]:
+    """Every non-baseline arm's outputs against the baseline's; workloads without `outputs` are skipped."""
+    verdicts: list[Verdict] = []
+    for workload in study_run.study.spec.workloads:
+        if not workload.outputs:
+            continue
+        reference = {run.repetition: run for run in study_run.repetitions(baseline, workload.name)}
+        for arm in study_run.setups:
+            if arm == baseline:
+                continue
+            for run in study_run.repetitions(arm, workload.name):
+                verdicts.append(_compare(reference[run.repetition], run, workload.outputs))
+    return verdicts
+
+
+def _compare(reference: RunRecord, run: RunRecord, globs: list[str]) -> Verdict:
+    from hepstack.verify import VerifyOptions, compare_paths
+
+    verdict = Verdict(run.workload, run.arm, run.repetition)
+    expected, got = output_files(reference, globs), output_files(run, globs)
+    for name in sorted(expected.keys() | got.keys()):
+        if name not in got or name not in expected:
+            verdict.difference_count += 1
+            side = "missing" if name not in got else "extra"
+            _keep(verdict, {"file": name, "kind": side, "location": "file", "a": "", "b": ""})
+            continue
+        report = compare_paths(expected[name], got[name], VerifyOptions(max_differences=SHOWN_DIFFERENCES))
+        verdict.files_compared.append(name)
+        verdict.difference_count += report.difference_count
+        for found in report.differences:
+            _keep(
+                verdict,
+                {"file": name, "kind": found.kind, "location": found.location, "a": found.a, "b": found.b},
+            )
+    return verdict
+
+
+def _keep(verdict: Verdict, difference: dict[str, object]) -> None:
+    if len(verdict.differences) < SHOWN_DIFFERENCES:
+        verdict.differences.append(difference)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

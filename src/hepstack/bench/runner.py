@@ -1,0 +1,238 @@
+"""Run a study: warm-up, start latency, then the measured runs with the arms interleaved (A B C A B C ...).
+
+Interleaving spreads slow drifts of the host (thermal throttling, a neighbour's job, page cache) over every
+arm alike instead of charging them to whichever arm ran last. Each run gets a fresh output directory, bound
+into the container at the same path as on the host (inputs too, read-only), and is its working directory,
+so the command line is identical in every arm.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hepstack.bench.execute import Measured, Resources, read_job_report, run_measured, tail
+from hepstack.bench.study import Arm, Study, Workload
+from hepstack.errors import HepstackError
+
+if TYPE_CHECKING:
+    from hepstack.context import Context
+    from hepstack.launch import ResolvedImage
+    from hepstack.runtimes import Bind, Runtime
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ArmSetup:
+    arm: Arm
+    runtime: Runtime
+    image: ResolvedImage
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One finished run of one workload in one arm."""
+
+    arm: str
+    workload: str
+    repetition: int  # 1-based; warm-up runs are not kept
+    output_dir: Path
+    timing_db: Path
+    measured: Measured
+    job_report: Resources | None
+
+    @property
+    def resources(self) -> Resources:
+        """Wall time as we measured it; CPU and peak RSS from the job report when there is one."""
+        own = self.measured.resources
+        if self.job_report is None:
+            return own
+        return Resources(
+            own.wall_s, self.job_report.cpu_user_s, self.job_report.cpu_sys_s, self.job_report.maxrss_kb
+        )
+
+
+@dataclass
+class StudyRun:
+    study: Study
+    output_dir: Path
+    setups: dict[str, ArmSetup]
+    started: datetime
+    finished: datetime | None = None
+    runs: list[RunRecord] = field(default_factory=list)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    def repetitions(self, arm: str, workload: str) -> list[RunRecord]:
+        return [run for run in self.runs if run.arm == arm and run.workload == workload]
+
+
+def run_study(study: Study, output_dir: Path, context: Context, progress: Progress) -> StudyRun:
+    """Execute every run of ``study`` into ``output_dir``/runs; raise on the first failing run."""
+    result = StudyRun(study, output_dir, arm_setups(study, context), started=datetime.now(UTC))
+    spec = study.spec
+    for round_index in range(1, spec.warmup + 1):
+        for workload in spec.workloads:
+            for setup in result.setups.values():
+                run = _run_workload(study, setup, workload, output_dir, f"warmup{round_index}", context)
+                wall = run.measured.resources.wall_s
+                progress(
+                    f"warm-up {round_index}/{spec.warmup}  {setup.arm.name:<14} {workload.name}  {wall:.2f} s"
+                )
+    _measure_start_latency(result, context, progress)
+    total = spec.repetitions * len(spec.workloads) * len(result.setups)
+    for repetition in range(1, spec.repetitions + 1):
+        for workload in spec.workloads:
+            for setup in result.setups.values():
+                run = _run_workload(study, setup, workload, output_dir, f"rep{repetition:02d}", context)
+                name = setup.arm.name
+                result.runs.append(
+                    RunRecord(
+                        name,
+                        workload.name,
+                        repetition,
+                        run.output_dir,
+                        run.timing_db,
+                        run.measured,
+                        run.job_report,
+                    )
+                )
+                progress(
+                    f"[{len(result.runs):>{len(str(total))}}/{total}] {name:<14} {workload.name}  "
+                    f"rep {repetition}/{spec.repetitions}  {run.measured.resources.wall_s:.2f} s"
+                )
+    result.finished = datetime.now(UTC)
+    return result
+
+
+def arm_setups(study: Study, context: Context) -> dict[str, ArmSetup]:
+    """Runtime and resolved image of every arm; a missing runtime tool or image fails before any run."""
+    from hepstack.launch import resolve_image
+    from hepstack.runtimes import get_runtime
+
+    setups: dict[str, ArmSetup] = {}
+    for arm in study.spec.arms:
+        runtime = get_runtime(arm.runtime)
+        runtime.binary()  # ToolMissing with the install hint now, not after the other arms' warm-up
+        image = resolve_image(arm.image or study.spec.image, context, study.spec.engine)
+        setups[arm.name] = ArmSetup(arm, runtime, image)
+    return setups
+
+
+def _measure_start_latency(result: StudyRun, context: Context, progress: Progress) -> None:
+    import statistics
+
+    for _round in range(result.study.spec.start_latency_runs):
+        for setup in result.setups.values():
+            wall = _start_latency(setup, result.output_dir, context)
+            result.latencies.setdefault(setup.arm.name, []).append(wall)
+    if result.latencies:
+        medians = (f"{name} {statistics.median(values):.2f} s" for name, values in result.latencies.items())
+        progress("start latency (median of `true`): " + ", ".join(medians))
+
+
+@dataclass(frozen=True)
+class _Run:
+    output_dir: Path
+    timing_db: Path
+    measured: Measured
+    job_report: Resources | None
+
+
+def _run_workload(
+    study: Study, setup: ArmSetup, workload: Workload, root: Path, label: str, context: Context
+) -> _Run:
+    from hepstack.runtimes import Bind
+
+    output = root / "runs" / workload.name / setup.arm.name / label
+    output.mkdir(parents=True)
+    timing_db = output / workload.timing_db
+    inputs = study.inputs_dir(workload)
+    values = {
+        "events": str(workload.events or study.spec.events),
+        "seed": str(study.spec.seed + _repetition_index(label)),
+        "output": str(output),
+        "input": str(inputs or ""),
+        "timing_db": str(timing_db),
+    }
+    command = [*setup.arm.command_prefix, *(word.format_map(values) for word in workload.command)]
+    binds = [Bind(str(output), str(output))]
+    if inputs is not None:
+        # ch-run binds are always read-write (it refuses ':ro'); every other runtime gets a read-only bind.
+        binds.append(Bind(str(inputs), str(inputs), read_only=setup.runtime.name != "charliecloud"))
+    argv, env = _runtime_command(setup, command, binds, str(output), context)
+    measured = run_measured(argv, env, output.parent / label)
+    if measured.returncode != 0:
+        raise _failed(setup.arm.name, workload.name, label, command, argv, measured)
+    if not timing_db.is_file():
+        raise HepstackError(
+            f"workload '{workload.name}' in arm '{setup.arm.name}' ({label}) exited 0 but wrote no timing "
+            f"database at {timing_db}",
+            hint="pass {timing_db} to the command (e.g. --timing-db {timing_db}), or set the workload's "
+            f"timing_db to the file it writes; its output is in {measured.stdout}",
+        )
+    job_report = read_job_report(timing_db.with_name(timing_db.name + ".job.json"))
+    return _Run(output, timing_db, measured, job_report)
+
+
+def _repetition_index(label: str) -> int:
+    """rep01 -> 0, rep02 -> 1; warm-up runs use the first repetition's seed."""
+    return int(label[3:]) - 1 if label.startswith("rep") else 0
+
+
+def _runtime_command(
+    setup: ArmSetup, command: list[str], binds: list[Bind], workdir: str | None, context: Context
+) -> tuple[list[str], dict[str, str]]:
+    from hepstack.launch import build_request
+
+    request = build_request(
+        runtime=setup.runtime,
+        image=setup.image,
+        command=command,
+        binds=binds,
+        env=dict(setup.arm.env),
+        workdir=workdir,
+        tty=False,
+    )
+    request = setup.runtime.prepare(request, context)
+    argv = setup.runtime.argv(request)
+    env = dict(os.environ)
+    env.update(setup.runtime.process_env(request))
+    return argv, env
+
+
+def _start_latency(setup: ArmSetup, root: Path, context: Context) -> float:
+    """Wall time of `true` through the arm's runtime and image: the cost of starting a container."""
+    argv, env = _runtime_command(setup, ["true"], [], None, context)
+    logs = root / "runs" / "start-latency"
+    logs.mkdir(parents=True, exist_ok=True)
+    measured = run_measured(argv, env, logs / setup.arm.name)
+    if measured.returncode != 0:
+        raise _failed(setup.arm.name, "start latency", "true", ["true"], argv, measured)
+    return measured.resources.wall_s
+
+
+def _failed(
+    arm: str, workload: str, label: str, command: list[str], argv: list[str], measured: Measured
+) -> HepstackError:
+    from hepstack.runtimes import shell_line
+
+    output = tail(measured.stderr) or tail(measured.stdout)
+    message = (
+        f"workload '{workload}' failed in arm '{arm}' ({label}) with exit code {measured.returncode}: "
+        f"{shell_line(command)}"
+    )
+    if output:
+        message += "\n" + "\n".join(f"  | {line}" for line in output.splitlines())
+    return HepstackError(
+        message,
+        hint=f"full output: {measured.stderr} and {measured.stdout}; the runtime ran: {shell_line(argv)}",
+    )
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")

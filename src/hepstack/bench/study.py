@@ -1,0 +1,314 @@
+"""The study file: which workloads to time, in which image, through which runtimes (arms).
+
+>>> study = load_study(Path("examples/lat/studies/art-study.yaml"))   # doctest: +SKIP
+>>> [arm.name for arm in study.spec.arms]                             # doctest: +SKIP
+['native', 'podman', 'docker', 'charliecloud']
+
+A minimal file::
+
+    study: artstudy
+    image: lat/release                 # STACK/LAYER from the catalog, or an engine reference
+    events: 200
+    workloads:
+      - name: artstudy
+        command: [lat-run, artstudy, -n, "{events}", --seed, "{seed}",
+                  -o, "{output}/artstudy.root", --timing-db, "{timing_db}"]
+        outputs: ["*.root"]
+    arms:
+      - {name: native, runtime: native}
+      - {name: podman, runtime: podman}
+
+Errors name the file, line and key (like stack specs) and are all reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hepstack.errors import HepstackError, SpecError
+from hepstack.spec.source_map import SourceMap, load_yaml
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: What a workload's command may contain; ``{{`` and ``}}`` are literal braces.
+PLACEHOLDERS = {
+    "events": "number of events",
+    "seed": "the study's seed + repetition index (the same in every arm, so outputs can be compared)",
+    "output": "this run's fresh output directory (also the working directory)",
+    "input": "the workload's inputs directory (bound read-only)",
+    "timing_db": "where the TimeTracker database must be written ({output}/<timing_db>)",
+}
+
+LITERAL_BRACES = "write {{ and }} for braces the command itself needs, e.g. raw_r{{run:06d}}.ldf"
+
+
+class Workload(BaseModel):
+    """One job to time: its command, where it writes its TimeTracker database, which outputs to verify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME)
+    command: list[str] = Field(min_length=1)
+    inputs: str | None = None  # a directory, relative to the study file
+    timing_db: str = "timing.db"  # relative to the run's output directory
+    outputs: list[str] = Field(default_factory=list)  # globs in the output directory, compared across arms
+    events: int | None = Field(default=None, ge=1)  # overrides the study's `events`
+
+    @field_validator("command")
+    @classmethod
+    def _known_placeholders(cls, command: list[str]) -> list[str]:
+        for word in command:
+            try:
+                fields = [name for _, name, _, _ in string.Formatter().parse(word) if name is not None]
+            except ValueError as exc:
+                raise ValueError(f"bad placeholder in {word!r}: {exc}; {LITERAL_BRACES}") from None
+            for name in fields:
+                if name not in PLACEHOLDERS:
+                    raise ValueError(
+                        f"unknown placeholder {{{name}}} in {word!r}; known: "
+                        + ", ".join(f"{{{known}}}" for known in PLACEHOLDERS)
+                        + f"; {LITERAL_BRACES}"
+                    )
+        return command
+
+    @field_validator("timing_db")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a path inside the run's output directory, e.g. timing.db")
+        return value
+
+    @model_validator(mode="after")
+    def _input_needs_inputs(self) -> Workload:
+        if self.inputs is None and any("{input}" in word for word in self.command):
+            raise ValueError("the command uses {input} but the workload has no `inputs` directory")
+        return self
+
+
+class Arm(BaseModel):
+    """One way of running every workload: a runtime, optionally another image, env and command prefix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME)
+    runtime: str
+    image: str | None = None  # overrides the study's image for this arm
+    env: dict[str, str] = Field(default_factory=dict)
+    command_prefix: list[str] = Field(default_factory=list)  # e.g. [taskset, -c, "1"], inside the runtime
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, value: str) -> str:
+        from hepstack.runtimes import RUNTIMES
+
+        if value not in RUNTIMES:
+            close = difflib.get_close_matches(value, list(RUNTIMES), n=1)
+            mean = f"did you mean '{close[0]}'? " if close else ""
+            raise ValueError(f"unknown runtime; {mean}known runtimes: {', '.join(RUNTIMES)}")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name in env:
+            if not re.match(ENV_NAME, name):
+                raise ValueError(f"{name!r} is not a valid environment variable name")
+        return env
+
+
+class StudySpec(BaseModel):
+    """The whole study file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: str = Field(pattern=NAME)
+    description: str | None = None
+    image: str
+    engine: str | None = None  # the engine holding `image` (default: from the catalog, else podman)
+    events: int = Field(ge=1)
+    repetitions: int = Field(default=5, ge=1)
+    warmup: int = Field(default=1, ge=0)  # runs per arm and workload before measuring, discarded
+    seed: int = 1
+    start_latency_runs: int = Field(default=3, ge=0)  # `true` through each arm, for its start latency
+    baseline: str | None = None  # default: the arm named native
+    workloads: list[Workload] = Field(min_length=1)
+    arms: list[Arm] = Field(min_length=1)
+
+    @property
+    def baseline_arm(self) -> str:
+        return self.baseline or "native"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study and where it lives (inputs are relative to its directory)."""
+
+    spec: StudySpec
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.spec.study
+
+    def inputs_dir(self, workload: Workload) -> Path | None:
+        return None if workload.inputs is None else (self.path.parent / workload.inputs).resolve()
+
+
+class StudyErrors(HepstackError):
+    """All problems found in one study file."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = errors
+        count = len(errors)
+        hints = [f"{e.key_path}: {e.hint}" for e in errors if e.hint]
+        super().__init__(
+            f"the study file has {count} problem{'s' if count != 1 else ''}:\n  "
+            + "\n  ".join(str(e) for e in errors),
+            hint="\n  ".join(hints) or None,
+        )
+
+
+def load_study(path: Path) -> Study:
+    """Read and validate ``path``; :class:`StudyErrors` lists every problem with file:line and key."""
+    if not path.is_file():
+        raise HepstackError(
+            f"study file {path} does not exist", hint="e.g. hepstack bench examples/lat/studies/l1.yaml"
+        )
+    from hepstack.errors import SpecErrors
+
+    try:
+        data, source = load_yaml(path)
+    except SpecErrors as exc:
+        raise StudyErrors(exc.errors) from None
+    if not isinstance(data, dict):
+        raise StudyErrors(
+            [source.error((), "a study file is a mapping with keys study, image, workloads, arms")]
+        )
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as exc:
+        raise StudyErrors(_from_pydantic(exc, data, source)) from None
+    study = Study(spec, path.absolute())
+    problems = _check_names(spec, source) + [
+        source.error(
+            ("workloads", index, "inputs"),
+            "not a directory",
+            value=workload.inputs,
+            hint=f"inputs are relative to {path.parent}; create the directory or fix the path",
+        )
+        for index, workload in enumerate(spec.workloads)
+        if (directory := study.inputs_dir(workload)) is not None and not directory.is_dir()
+    ]
+    if problems:
+        raise StudyErrors(problems)
+    return study
+
+
+def _check_names(spec: StudySpec, source: SourceMap) -> list[SpecError]:
+    """Unique workload and arm names, and a baseline that is one of the arms."""
+    problems: list[SpecError] = []
+    for kind, names in (
+        ("workloads", [w.name for w in spec.workloads]),
+        ("arms", [a.name for a in spec.arms]),
+    ):
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                problems.append(source.error((kind, index, "name"), "name used twice", value=name))
+    arms = [arm.name for arm in spec.arms]
+    if spec.baseline is not None and spec.baseline not in arms:
+        problems.append(
+            source.error(
+                ("baseline",), "not one of the arms", value=spec.baseline, hint=f"arms: {', '.join(arms)}"
+            )
+        )
+    if spec.baseline is None and "native" not in arms:
+        problems.append(
+            source.error(
+                ("arms",),
+                "no arm is named native, and no baseline is given",
+                hint="name the reference arm native, or say `baseline: NAME`",
+            )
+        )
+    return problems
+
+
+_HINTS = {
+    "list_type": "write a YAML list: [a, b] or one '- item' per line",
+    "dict_type": "write a mapping: one 'KEY: value' per line",
+    "string_type": 'write a string; quote values YAML would read as numbers, e.g. "10"',
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "model_type": "write a mapping of keys",
+    "missing": "add this key",
+    "too_short": "add at least one entry",
+    "greater_than_equal": "use a larger number",
+    "string_pattern_mismatch": "use letters, digits, '.', '_' and '-'",
+}
+
+
+def _from_pydantic(exc: ValidationError, data: object, source: SourceMap) -> list[SpecError]:
+    errors = []
+    items = exc.errors(include_url=False)
+    misspelt = _misspelt_required(items)
+    for item in items:
+        location: tuple[str | int, ...] = tuple(item["loc"])
+        if item["type"] == "missing" and location in misspelt:
+            continue  # the unknown key's did-you-mean already says it
+        if item["type"] == "extra_forbidden":
+            key = str(location[-1])
+            known = list(_model_at(location[:-1]).model_fields)
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            mean = f"did you mean '{close[0]}'? " if close else ""
+            errors.append(
+                source.error(location, "unknown key", value=key, hint=f"{mean}keys here: {', '.join(known)}")
+            )
+            continue
+        value = None if item["type"] == "missing" else _value_at(data, location)
+        shown = value if not isinstance(value, (dict, list)) or len(repr(value)) <= 60 else None
+        message = str(item["msg"]).removeprefix("Value error, ")
+        errors.append(source.error(location, message, value=shown, hint=_HINTS.get(item["type"])))
+    return errors
+
+
+def _misspelt_required(items: list[Any]) -> set[tuple[str | int, ...]]:
+    """Locations of required keys that are missing because an unknown key next to them is their typo."""
+    missing = {tuple(item["loc"]) for item in items if item["type"] == "missing"}
+    found: set[tuple[str | int, ...]] = set()
+    for item in items:
+        if item["type"] != "extra_forbidden":
+            continue
+        *parent, key = item["loc"]
+        siblings = [str(loc[-1]) for loc in missing if list(loc[:-1]) == parent]
+        close = difflib.get_close_matches(str(key), siblings, n=1, cutoff=0.6)
+        if close:
+            found.add((*parent, close[0]))
+    return found
+
+
+def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
+    names = [part for part in location if isinstance(part, str)]
+    if names[:1] == ["workloads"]:
+        return Workload
+    if names[:1] == ["arms"]:
+        return Arm
+    return StudySpec
+
+
+def _value_at(data: object, location: tuple[str | int, ...]) -> Any:
+    node: Any = data
+    for part in location:
+        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the narrowing
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node

@@ -1,0 +1,187 @@
+"""``hepstack bench STUDY`` end to end with the native runtime: a 2x slower arm, an identical arm, verify.
+
+The workload (tests/bench/workload.py) does real numpy work per event and writes an art TimeTracker
+database; arm native-slow does the `work` module's sorting twice. Event sizes vary over a factor four
+and every arm gets the same seed per repetition, so identical arms see identical events while the
+bootstrap interval reflects the event-to-event spread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bench.helpers import run_cli, workload_command
+
+
+def write_study(
+    path: Path, arms: list[dict[str, Any]], *, extra: tuple[str, ...] = (), **settings: Any
+) -> Path:
+    study = {
+        "study": "toy",
+        "image": "host",
+        "events": 60,
+        "repetitions": 3,
+        "warmup": 1,
+        "start_latency_runs": 2,
+        **settings,
+        "workloads": [{"name": "sorter", "command": workload_command(*extra), "outputs": ["*.txt"]}],
+        "arms": arms,
+    }
+    path.write_text(json.dumps(study, indent=2))  # JSON is YAML
+    return path
+
+
+@pytest.fixture(scope="module")
+def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    root = tmp_path_factory.mktemp("study")
+    study = write_study(
+        root / "study.yaml",
+        [
+            {"name": "native", "runtime": "native"},
+            {"name": "native-copy", "runtime": "native", "env": {"BENCH_JOB_REPORT": "1"}},
+            {"name": "native-slow", "runtime": "native", "env": {"BENCH_SLOWDOWN": "2"}},
+        ],
+    )
+    result = run_cli("bench", str(study), "--per-module", "--output", str(root / "report"), cwd=root)
+    assert result.returncode == 0, result.stderr
+    return result, root / "report"
+
+
+@pytest.fixture(scope="module")
+def summary(study_run: tuple[subprocess.CompletedProcess[str], Path]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((study_run[1] / "summary.json").read_text())
+    return data
+
+
+def _workers(summary: dict[str, Any], arm: str) -> dict[str, Any]:
+    group: dict[str, Any] = summary["arms"][arm]["workloads"]["sorter"]["groups"]["workers"]
+    return group
+
+
+def test_twice_the_work_is_slower_and_significant(summary: dict[str, Any]) -> None:
+    score = _workers(summary, "native-slow")["score"]
+
+    assert 0.4 < score["relative_speed"] < 0.75
+    assert score["ci95"][1] < 1
+    assert score["significant"] is True
+    work = next(
+        m for m in summary["arms"]["native-slow"]["workloads"]["sorter"]["modules"] if m["label"] == "work"
+    )
+    assert 0.4 < work["score"]["relative_speed"] < 0.65  # the module that does it, about half as fast
+
+
+def test_identical_arms_are_not_significantly_different(summary: dict[str, Any]) -> None:
+    score = _workers(summary, "native-copy")["score"]
+
+    assert score["ci95"][0] < 1 < score["ci95"][1]
+    assert score["significant"] is False
+    assert len(_workers(summary, "native-copy")["repetition_medians"]) == 3
+    assert _workers(summary, "native-copy")["stats"]["n"] == 180  # 3 repetitions x 60 events, pooled
+
+
+def test_terminal_table_and_report_path(study_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, report = study_run
+
+    slow = next(line for line in result.stdout.splitlines() if "native-slow" in line and "│ workers" in line)
+    assert re.search(r"0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \*", slow)
+    assert "p1:work:SortModule" in result.stdout and "p2:hist:Histogrammer" in result.stdout
+    assert (
+        "outputs: sorter / native-slow vs native: equal in all 3 repetitions (1 file each)" in result.stdout
+    )
+    assert result.stdout.rstrip().endswith(f"report: {report / 'report.html'}")
+
+
+def test_arms_interleaved_after_warm_up(study_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    progress = [line for line in study_run[0].stderr.splitlines() if line.startswith("bench: ")]
+    order = [re.split(r"\s+", line)[2 if "[" in line else 3] for line in progress if " sorter " in line]
+
+    assert order == ["native", "native-copy", "native-slow"] * 4  # one warm-up round, then 3 repetitions
+    assert any("start latency" in line for line in progress)
+
+
+def test_outputs_verified_and_checksummed(summary: dict[str, Any]) -> None:
+    arms = summary["arms"]
+    for arm in ("native-copy", "native-slow"):
+        verify = arms[arm]["workloads"]["sorter"]["verify"]
+        assert verify["equal"] is True
+        assert [run["files_compared"] for run in verify["runs"]] == [["result.txt"]] * 3
+    checksums = {
+        arm: [rep["output_sha256"]["result.txt"] for rep in arms[arm]["workloads"]["sorter"]["repetitions"]]
+        for arm in arms
+    }
+    assert checksums["native"] == checksums["native-copy"] == checksums["native-slow"]
+    assert len(set(checksums["native"])) == 3  # each repetition its own seed
+
+
+def test_summary_json_run_host_and_resources(summary: dict[str, Any]) -> None:
+    assert {"study", "start_utc", "end_utc", "hepstack_version", "repetitions"} <= set(summary["run_info"])
+    assert {"hostname", "cpu_model", "logical_cores", "memory_bytes", "kernel", "os"} <= set(summary["host"])
+    native = summary["arms"]["native"]
+    assert native["runtime"] == "native" and native["image"]["reference"] == "host"
+    assert len(native["start_latency_s"]["runs"]) == 2
+    repetition = native["workloads"]["sorter"]["repetitions"][0]
+    assert repetition["resources_from"] == "rusage"
+    # python + numpy: tens of MB, measured from a small launcher so hepstack's own RSS does not leak in
+    assert 15_000 < repetition["resources"]["maxrss_kb"] < 1_000_000
+    assert repetition["resources"]["cpu_user_s"] > 0.05
+    copy = summary["arms"]["native-copy"]["workloads"]["sorter"]["repetitions"][0]
+    assert copy["resources_from"] == "job report"
+    assert copy["resources"]["maxrss_kb"] == copy["job_report"]["maxrss_kb"]
+    assert set(summary["arms"]["native"]["workloads"]["sorter"]["process"]) == {
+        "wall_s", "cpu_user_s", "cpu_sys_s", "maxrss_kb"
+    }  # fmt: skip
+
+
+def test_report_files(study_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    from PIL import Image
+
+    _, report = study_run
+    html = (report / "report.html").read_text()
+    markdown = (report / "table.md").read_text()
+
+    assert "| test | modules | median time (sec/event) | speed relative to native [95 % CI] |" in markdown
+    assert "equal in all 3 repetitions" in markdown and "equal in all 3 repetitions" in html
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 2
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    for png in report.glob("*.png"):
+        with Image.open(png) as image:
+            image.verify()
+    assert (report / "runs" / "sorter" / "native-slow" / "rep03" / "result.txt").is_file()
+
+
+def test_failing_workload_names_arm_command_and_stderr(tmp_path: Path) -> None:
+    study = write_study(tmp_path / "study.yaml", [{"name": "native", "runtime": "native"}], extra=("--fail",))
+
+    result = run_cli("bench", str(study), "--output", str(tmp_path / "r"))
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error = result.stderr[result.stderr.index("error: ") :]
+    assert error.startswith(
+        f"error: workload 'sorter' failed in arm 'native' (warmup1) with exit code 3: {sys.executable} "
+    )
+    assert "  | workload: calibration file not found: /nonexistent/calib.yaml" in error
+    assert "hint: full output: " in error
+
+
+def test_workload_without_timing_database(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "study: t\nimage: host\nevents: 1\nwarmup: 0\nworkloads: [{name: w, command: ['true']}]\n"
+        "arms: [{name: native, runtime: native}]\n"
+    )
+
+    result = run_cli("bench", "run", str(study), "--output", str(tmp_path / "r"))
+
+    assert result.returncode == 2
+    assert "exited 0 but wrote no timing database at" in result.stderr
+    assert "hint: pass {timing_db} to the command" in result.stderr
