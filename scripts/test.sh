@@ -8,5 +8,5 @@ venv=.venv
 "$venv/bin/ruff" format --check src tests benchmarks
 "$venv/bin/mypy"
 # The example experiment's own tests run in its native install (Python 3.9-compatible code, own pins).
-examples/lat/.venv-native/bin/python -m pytest -q -p no:cacheprovider examples/lat/tests
+/opt/lat-native/bin/python -m pytest -q -p no:cacheprovider examples/lat/tests
 exec "$venv/bin/python" -m pytest "$@"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the example release natively (the baseline of the timing study): a virtual environment with
-# exactly the pins the images use, at examples/lat/.venv-native (or $1). Idempotent.
+# exactly the pins the images use, at /opt/lat-native (or $1), a fixed path as a site install would have. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-venv=${1:-$here/.venv-native}
+venv=${1:-/opt/lat-native}
 if [ ! -x "$venv/bin/python" ]; then
     /usr/bin/python3 -m venv "$venv"
 fi

@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 hepstack=${HEPSTACK:-$here/../../.venv/bin/hepstack}
-native=$here/.venv-native/bin
+native=${LAT_NATIVE:-/opt/lat-native}/bin
 runtime=${1:?usage: run-l1.sh RUNTIME WORKDIR [lat-l1 options]}
 work=${2:?usage: run-l1.sh RUNTIME WORKDIR [lat-l1 options]}
 shift 2

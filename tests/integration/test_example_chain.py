@@ -14,7 +14,7 @@ from tests.conftest import HEPSTACK, REPO, hepstack
 
 pytestmark = [pytest.mark.slow, pytest.mark.podman]
 RUN_L1 = REPO / "examples" / "lat" / "run-l1.sh"
-NATIVE = REPO / "examples" / "lat" / ".venv-native" / "bin"
+NATIVE = Path("/opt/lat-native/bin")
 PRODUCTS = ("raw", "mc", "digi", "recon", "merit", "ft1")
 SMALL_RUN = ["--run-id", "7", "--chunks", "2", "--crumbs", "2", "--events", "400", "--seed", "11"]
 

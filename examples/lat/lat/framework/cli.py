@@ -12,6 +12,7 @@ import yaml
 
 from lat.framework.config import build_job_config, load_yaml, set_key
 from lat.framework.errors import ConfigError, LatError
+from lat.framework.jobreport import write_job_report
 from lat.framework.loop import run_job
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -106,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"lat-run: hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
+    if args.timing_db:
+        write_job_report(Path(f"{args.timing_db}.job.json"))
     written = ", ".join(f"{label}: {n}" for label, n in report.written.items())
     print(f"lat-run: {config.process_name}: {report.events} events processed; written {written or 'none'}")
     return 0
