@@ -102,13 +102,17 @@ class Builder:
             started = time.monotonic()
             if layer.status == "build":
                 self._build_layer(layer, no_cache=no_cache, events=events)
-            layer.seconds = time.monotonic() - started
+                layer.seconds = time.monotonic() - started
+                self._record(layer)  # at once: a later layer's failure must not lose this build
             events.layer_finished(layer)
         if any(layer.status == "build" for layer in layers):
             self._present = self.inspect(self._inspected_references(layers))
         self._fill_sizes(layers, by_name)
         self._retag_friendly(layers)
-        self._record(layers)
+        recorded = self.catalog.recorded_keys(self.stack.name, self.engine.name)
+        for layer in layers:  # cached layers the catalog does not know yet (e.g. a new catalog)
+            if layer.key not in recorded:
+                self._record(layer)
         return layers
 
     # --- one layer --------------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ class Builder:
                 f"{self.engine.name} finished building '{layer.name}' but has no image "
                 f"{layer.reference(self.stack.name)}"
             )
-        layer.image_id = built.image_id
+        layer.image_id, layer.size = built.image_id, built.size
 
     def _bootstrap(
         self, layer: PlannedLayer, work: Path, log_dir: Path, *, no_cache: bool, events: BuildEvents
@@ -228,26 +232,22 @@ class Builder:
                 if present is None or tag not in present.tags:
                     proc.run(self.engine.tag_argv(layer.reference(self.stack.name), tag))
 
-    def _record(self, layers: list[PlannedLayer]) -> None:
-        recorded = self.catalog.recorded_keys(self.stack.name, self.engine.name)
-        for layer in layers:
-            if layer.status == "cached" and layer.key in recorded:
-                continue
-            self.catalog.record(
-                ImageRecord(
-                    stack=self.stack.name,
-                    layer=layer.name,
-                    release=self.stack.spec.release,
-                    key=layer.key,
-                    reference=layer.reference(self.stack.name),
-                    image_id=layer.image_id,
-                    size=layer.size or 0,
-                    engine=self.engine.name,
-                    built_at=now(),
-                    seconds=round(layer.seconds, 3),
-                    spec_path=str(self.stack.path.resolve()),
-                )
+    def _record(self, layer: PlannedLayer) -> None:
+        self.catalog.record(
+            ImageRecord(
+                stack=self.stack.name,
+                layer=layer.name,
+                release=self.stack.spec.release,
+                key=layer.key,
+                reference=layer.reference(self.stack.name),
+                image_id=layer.image_id,
+                size=layer.size or 0,
+                engine=self.engine.name,
+                built_at=now(),
+                seconds=round(layer.seconds, 3),
+                spec_path=str(self.stack.path.resolve()),
             )
+        )
 
 
 def stage_context(stack: Stack, layer: PlannedLayer, context_dir: Path) -> None:
