@@ -104,11 +104,11 @@ def exec_run(runtime_name: str, request: RunRequest, context: Context, *, print_
     from hepstack.runtimes import shell_line
 
     runtime = get_runtime(runtime_name)
-    if print_only:
-        print(shell_line(runtime.argv(request)))
-        return
-    request = runtime.prepare(request, context)
+    request = runtime.prepare(request, context)  # so --print shows what would really run (ch-run's tree)
     argv = runtime.argv(request)
+    if print_only:
+        print(shell_line(argv))
+        return
     environment = dict(os.environ)
     environment.update(runtime.process_env(request))
     sys.stdout.flush()
