@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +43,28 @@ class Engine(ABC):
         """Extra environment for the build command."""
         return {}
 
-    @abstractmethod
-    def build_argv(self, request: BuildRequest) -> list[str]: ...
+    # Engine-specific options right after `build` (podman: layer cache, pull policy).
+    build_options: tuple[str, ...] = ()
+
+    def build_argv(self, request: BuildRequest) -> list[str]:
+        """`build` on the host network, with tags, labels and per-step secrets."""
+        argv = [
+            self.binary(),
+            "build",
+            "--network=host",
+            *self.build_options,
+            "--file",
+            str(request.containerfile),
+        ]
+        for tag in request.tags:
+            argv += ["--tag", tag]
+        for key, value in sorted(request.labels.items()):
+            argv += ["--label", f"{key}={value}"]
+        for secret_id, path in sorted(request.secrets.items()):
+            argv += ["--secret", f"id={secret_id},src={path}"]
+        if request.no_cache:
+            argv.append("--no-cache")
+        return [*argv, str(request.context)]
 
     def inspect_images_argv(self, references: list[str]) -> list[str]:
         """One call that tells which of ``references`` exist, with id, size and tags. It exits non-zero

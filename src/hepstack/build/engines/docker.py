@@ -36,15 +36,3 @@ class DockerEngine(Engine):
 
     def build_env(self, request: BuildRequest) -> dict[str, str]:
         return {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}
-
-    def build_argv(self, request: BuildRequest) -> list[str]:
-        argv = [self.binary(), "build", "--network=host", "--file", str(request.containerfile)]
-        for tag in request.tags:
-            argv += ["--tag", tag]
-        for key, value in sorted(request.labels.items()):
-            argv += ["--label", f"{key}={value}"]
-        for secret_id, path in sorted(request.secrets.items()):
-            argv += ["--secret", f"id={secret_id},src={path}"]
-        if request.no_cache:
-            argv.append("--no-cache")
-        return [*argv, str(request.context)]
