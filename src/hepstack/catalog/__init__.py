@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS images (
     built_at TEXT NOT NULL, seconds REAL NOT NULL, spec_path TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS images_stack_layer ON images (stack, layer, engine);
+CREATE TABLE IF NOT EXISTS pushes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stack TEXT NOT NULL, layer TEXT NOT NULL, release TEXT NOT NULL, key TEXT NOT NULL,
+    image_id TEXT NOT NULL, size INTEGER NOT NULL, repository TEXT NOT NULL, tags TEXT NOT NULL,
+    digest TEXT NOT NULL, pushed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pushes_release ON pushes (stack, release);
 """
 
 
@@ -45,6 +52,29 @@ class ImageRecord:
 
 
 _COLUMNS = [f.name for f in fields(ImageRecord)]
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """One layer image of a release as a registry holds it (never any credential)."""
+
+    stack: str
+    layer: str
+    release: str
+    key: str
+    image_id: str
+    size: int
+    repository: str  # HOST[:PORT]/NAMESPACE/STACK/LAYER
+    tags: tuple[str, ...]
+    digest: str  # manifest digest in the registry
+    pushed_at: datetime
+
+    @property
+    def pull_reference(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+_PUSH_COLUMNS = [f.name for f in fields(PushRecord)]
 
 
 class Catalog:
@@ -67,6 +97,44 @@ class Catalog:
                 f"INSERT INTO images ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                 values,
             )
+
+    def record_push(self, push: PushRecord) -> None:
+        values = list(astuple(push))
+        values[_PUSH_COLUMNS.index("tags")] = ",".join(push.tags)
+        values[_PUSH_COLUMNS.index("pushed_at")] = push.pushed_at.isoformat()
+        with self._connection:
+            self._connection.execute(
+                f"INSERT INTO pushes ({', '.join(_PUSH_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_PUSH_COLUMNS))})",
+                values,
+            )
+
+    def pushes(self, *, stack: str | None = None, release: str | None = None) -> list[PushRecord]:
+        """Registry copies, newest first; one per (repository, digest)."""
+        conditions, values = [], []
+        for column, value in (("stack", stack), ("release", release)):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                values.append(value)
+        query = f"SELECT {', '.join(_PUSH_COLUMNS)} FROM pushes"
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        query += " ORDER BY pushed_at DESC, id DESC"
+        seen: set[tuple[str, str]] = set()
+        records = []
+        for row in self._connection.execute(query, values):
+            record = _push_record(row)
+            if (record.repository, record.digest) not in seen:
+                seen.add((record.repository, record.digest))
+                records.append(record)
+        return records
+
+    def release_images(self, stack: str, release: str, engine: str | None = None) -> list[ImageRecord]:
+        """The newest build of each layer of ``release`` (what that release is made of)."""
+        newest: dict[str, ImageRecord] = {}
+        for record in self.list(stack=stack, release=release, engine=engine):
+            newest.setdefault(record.layer, record)
+        return list(newest.values())
 
     def recorded_keys(self, stack: str, engine: str) -> set[str]:
         """Layer keys of ``stack`` already recorded for ``engine``."""
@@ -102,6 +170,13 @@ class Catalog:
         return [_record(row) for row in self._connection.execute(query, values)]
 
 
+def _push_record(row: tuple[object, ...]) -> PushRecord:
+    values = dict(zip(_PUSH_COLUMNS, row, strict=True))
+    values["tags"] = tuple(str(values["tags"]).split(",")) if values["tags"] else ()
+    values["pushed_at"] = datetime.fromisoformat(str(values["pushed_at"]))
+    return PushRecord(**values)  # type: ignore[arg-type]
+
+
 def catalog_path(setting: str) -> Path:
     """The catalog file from HEPSTACK_CATALOG (a path, or a ``sqlite:///`` URL)."""
     if setting.startswith("sqlite:///"):
@@ -124,4 +199,4 @@ def _record(row: tuple[object, ...]) -> ImageRecord:
     return ImageRecord(**values)  # type: ignore[arg-type]
 
 
-__all__ = ["Catalog", "ImageRecord", "catalog_path", "now"]
+__all__ = ["Catalog", "ImageRecord", "PushRecord", "catalog_path", "now"]

@@ -1,7 +1,8 @@
-"""`hepstack images`: what the catalog knows was built."""
+"""`hepstack images`: what the catalog knows was built, and where each image was pushed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,31 +13,69 @@ from hepstack.cli import app, make_console
 @app.command()
 def images(
     stack: Annotated[str | None, typer.Option(help="Only this stack.")] = None,
-    release: Annotated[str | None, typer.Option(help="Only this release.")] = None,
+    release: Annotated[
+        str | None, typer.Option(help="Only this release: every image of it, with digest and size.")
+    ] = None,
     engine: Annotated[str | None, typer.Option(help="Only images in this engine.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the release manifest (JSON; needs --stack and --release) for `hepstack pull`."
+        ),
+    ] = None,
 ) -> None:
-    """List the images in the catalog, newest first."""
+    """List the images in the catalog, newest first, with registry digests and locations once pushed."""
     from rich.table import Table
 
     from hepstack.build.builder import human_size
     from hepstack.catalog import Catalog
     from hepstack.context import Context
+    from hepstack.errors import HepstackError
 
     context = Context.from_environment()
-    records = Catalog(context.catalog_path).list(stack=stack, release=release, engine=engine)
-    table = Table("stack/layer", "release", "key", "image id", "size", "engine", "built (UTC)", "seconds")
+    catalog = Catalog(context.catalog_path)
+    console = make_console()
+    if manifest is not None:
+        if stack is None or release is None:
+            raise HepstackError(
+                "--manifest needs --stack and --release", hint="e.g. --stack lat --release 1.0"
+            )
+        from hepstack.registry.publish import release_manifest, write_manifest
+
+        write_manifest(release_manifest(catalog, stack, release), manifest)
+        console.print(f"release manifest: {manifest}")
+    if release is not None and stack is not None:
+        records = catalog.release_images(stack, release, engine)
+    else:
+        records = catalog.list(stack=stack, release=release, engine=engine)
+    pushes: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for push in catalog.pushes(stack=stack, release=release):
+        pushes.setdefault((push.stack, push.layer, push.key), []).append((push.digest, push.repository))
+    # Per release: what it is made of and where (full digests, no room for build details);
+    # otherwise the build history, with the digests of what was pushed.
+    per_release = release is not None
+    columns = ["stack/layer", "key", "image id", "size", "digest", "registry"]
+    if not per_release:
+        columns[1:1] = ["release"]
+        columns[5:5] = ["engine", "built (UTC)"]
+    table = Table(*columns)
     for record in records:
-        table.add_row(
+        located = pushes.get((record.stack, record.layer, record.key), [])
+        digests = "\n".join(sorted({digest for digest, _ in located})) or "-"
+        if not per_release:
+            digests = "\n".join(digest[:19] for digest in digests.splitlines())
+        row = [
             f"{record.stack}/{record.layer}",
-            record.release,
             record.key[:12],
             record.image_id.removeprefix("sha256:")[:12],
             human_size(record.size),
-            record.engine,
-            record.built_at.strftime("%Y-%m-%d %H:%M:%S"),
-            f"{record.seconds:.1f}",
-        )
-    console = make_console()
+            digests,
+            "\n".join(sorted({repository for _, repository in located})) or "-",
+        ]
+        if not per_release:
+            row[1:1] = [record.release]
+            row[5:5] = [record.engine, record.built_at.strftime("%Y-%m-%d %H:%M:%S")]
+        table.add_row(*row)
     if not records:
         console.print(f"no images in the catalog {context.catalog_path}")
         return

@@ -1,24 +1,23 @@
-"""Charliecloud: ch-run on a directory unpacked from the engine image, cached by image id.
+"""Charliecloud: ch-run on a directory unpacked from the engine image, from the per-node image cache.
 
 The unpacked tree belongs to the invoking user, so ch-run needs no privileges; it is read-only
 inside the container. Mount points for binds are made in the tree beforehand (ch-run cannot create
-them in a read-only image).
+them in a read-only image). The tree comes from :mod:`hepstack.registry.cache` (one conversion per
+node, atomic rename, LRU-bounded by HEPSTACK_CACHE_MAX). An IMAGE that is already a directory or a
+SquashFS file (``hepstack export --format dir|squashfs``) is run as it is: ch-run 0.31 mounts SquashFS
+itself through libsquashfuse (it needs /dev/fuse usable by the user).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
+import contextlib
 from pathlib import Path
 
-from hepstack import proc
-from hepstack.build.engines import get_engine
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 
-COMPLETE_MARK = ".hepstack-unpacked"
+SQUASHFS_SUFFIXES = (".sqfs", ".squashfs", ".sqsh")
 
 
 class CharliecloudRuntime(Runtime):
@@ -43,11 +42,22 @@ class CharliecloudRuntime(Runtime):
         return {"USER": request.user.name}  # ch-run refuses to start without $USER (host.md)
 
     def prepare(self, request: RunRequest, context: Context) -> RunRequest:
-        directory = unpacked_image(request.image, request.engine, context, image_id=request.image_id)
-        for bind in request.binds:
-            (directory / bind.target.lstrip("/")).mkdir(parents=True, exist_ok=True)
-        if request.workdir:
-            (directory / request.workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        given = Path(request.image)
+        if request.image.startswith("/") and given.is_file() and given.name.endswith(SQUASHFS_SUFFIXES):
+            return request  # mount points for binds must already exist in a SquashFS image
+        if request.image.startswith("/") and given.is_dir():
+            directory = given
+        else:
+            from hepstack.registry.convert import cached_image
+
+            directory = cached_image(
+                request.image, request.engine, "charliecloud", context, image_id=request.image_id
+            )
+        targets = [bind.target for bind in request.binds] + ([request.workdir] if request.workdir else [])
+        for target in targets:
+            # A read-only shared tree (CVMFS) without this mount point: ch-run then says so clearly.
+            with contextlib.suppress(OSError):
+                (directory / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
         return request.with_image(str(directory))
 
     def availability(self) -> Availability:
@@ -62,71 +72,3 @@ class CharliecloudRuntime(Runtime):
             if path.exists() and path.read_text().strip() == bad:
                 return Availability(False, f"user namespaces are off ({knob} = {bad})")
         return basic
-
-
-def unpacked_image(reference: str, engine_name: str, context: Context, image_id: str | None = None) -> Path:
-    """The cached unpacked tree of ``reference``; unpack it once (under a lock, renamed into place)."""
-    engine = get_engine(engine_name)
-    if image_id is None:
-        inspected = proc.run(
-            [*engine.inspect_argv(reference)[:-1], "--format", "{{.Id}}", reference],
-            hint=f"is {reference} in the {engine_name} store? see `hepstack images`",
-        )
-        image_id = inspected.stdout.strip()
-    cache = context.cache_dir / "charliecloud"
-    cache.mkdir(parents=True, exist_ok=True)
-    final = cache / image_id.removeprefix("sha256:")
-    if (final / COMPLETE_MARK).exists():
-        return final
-    with (cache / f"{final.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (final / COMPLETE_MARK).exists():  # another process finished while we waited
-            return final
-        scratch = cache / f"{final.name}.tmp-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            _unpack(engine_name, reference, scratch)
-            shutil.rmtree(final, ignore_errors=True)
-            scratch.rename(final)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return final
-
-
-def _unpack(engine_name: str, reference: str, target: Path) -> None:
-    engine = get_engine(engine_name)
-    target.mkdir(parents=True)
-    container = proc.run(engine.create_argv(reference)).stdout.strip().splitlines()[-1]
-    tarball = target.parent / f"{target.name}.tar"
-    try:
-        proc.run(engine.export_argv(container, tarball))
-    finally:
-        proc.run(engine.remove_container_argv(container), check=False)
-    try:
-        # GNU tar strips leading '/' and refuses '..' members; as root it must not keep image owners.
-        proc.run(
-            [
-                "tar",
-                "--extract",
-                f"--file={tarball}",
-                f"--directory={target}",
-                "--no-same-owner",
-                "--delay-directory-restore",
-                "--exclude=./dev/*",
-                "--exclude=dev/*",
-            ]
-        )
-        proc.run(["chmod", "-R", "u+rwX", str(target)])  # so the cache can always be evicted
-    finally:
-        tarball.unlink(missing_ok=True)
-    environment = proc.run(
-        [
-            *engine.inspect_argv(reference)[:-1],
-            "--format",
-            "{{range .Config.Env}}{{println .}}{{end}}",
-            reference,
-        ]
-    ).stdout
-    (target / "ch").mkdir(exist_ok=True)
-    (target / "ch" / "environment").write_text(environment.strip() + "\n", encoding="utf-8")
-    (target / COMPLETE_MARK).write_text(reference + "\n", encoding="utf-8")

@@ -1,0 +1,214 @@
+"""The per-node image cache: local files made from an image once, shared by every job on the node.
+
+Entries live in ``CACHE_DIR/<kind>/<image-id>`` (kind: ``charliecloud`` unpacked trees, ``squashfs``
+and ``sif`` files). Safe under concurrency, as hundreds of jobs may start on a cold node at once:
+
+- one conversion: the builder holds ``<id>.build.lock`` (flock, exclusive) and re-checks after waiting;
+- no half-written image: it converts into ``.tmp-<id>-<pid>`` and renames that into place (atomic on one
+  filesystem), so an entry either does not exist or is complete;
+- bounded (``HEPSTACK_CACHE_MAX``, e.g. ``20GB``) with least-recently-used eviction; every use touches
+  ``<id>.meta``, whose mtime is the last use;
+- nothing in use is evicted: each user holds ``<id>.use.lock`` shared, on a descriptor the runtime process
+  inherits across exec (so the lock lasts as long as the job); eviction takes it exclusive without waiting
+  and skips the entry when it cannot.
+
+Every conversion appends a line to ``CACHE_DIR/conversions.log`` (time, entry, seconds, bytes, pid), which
+is how an operator, and the tests, see that a cold node converted once.
+
+>>> cache = NodeCache(Path("/scratch/cache"), max_bytes=20 * 10**9)        # doctest: +SKIP
+>>> tree = cache.get("charliecloud", "sha256:ab12...", unpack)              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hepstack.errors import HepstackError
+
+KINDS = ("charliecloud", "squashfs", "sif")
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BINARY = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``20GB``, ``500M``, ``1.5GiB``, ``1000000`` -> bytes (decimal units; ``Ki``/``Mi``/``Gi`` binary)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]I?)?B?\s*", text.upper())
+    if not match:
+        raise HepstackError(f"bad size {text!r}", hint="write e.g. 20GB, 500MB, 1.5GiB or a number of bytes")
+    number, unit = float(match[1]), match[2] or ""
+    return int(number * (_BINARY.get(unit) or _UNITS[unit]))
+
+
+def cache_limit(environment: Mapping[str, str] | None = None) -> int | None:
+    """HEPSTACK_CACHE_MAX in bytes, or None (unbounded)."""
+    environment = os.environ if environment is None else environment
+    text = environment.get("HEPSTACK_CACHE_MAX", "").strip()
+    return parse_size(text) if text else None
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    kind: str
+    image_id: str
+    path: Path
+    size: int
+    last_used: float
+
+
+class NodeCache:
+    """Images converted to local files, keyed by image id, bounded by ``max_bytes``."""
+
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self._held: list[int] = []  # use-lock descriptors this process holds (inherited by exec)
+
+    def get(self, kind: str, image_id: str, convert: Callable[[Path], None], label: str = "") -> Path:
+        """The entry for ``image_id``; ``convert(scratch)`` makes it (once per node) if missing.
+
+        The caller keeps a shared use lock on the entry until its process (or the runtime it execs) exits.
+        """
+        directory = self.root / kind
+        directory.mkdir(parents=True, exist_ok=True)
+        name = image_id.removeprefix("sha256:")
+        final = directory / name
+        while True:
+            use = self._hold_shared(directory / f"{name}.use.lock")
+            if final.exists():
+                _touch(directory / f"{name}.meta")
+                self._held.append(use)
+                return final
+            os.close(use)
+            self._convert_once(directory, name, final, convert, label or image_id)
+
+    def release(self) -> None:
+        """Drop the use locks this process holds (when it is done with the entries, without exec)."""
+        while self._held:
+            os.close(self._held.pop())
+
+    def _hold_shared(self, lock_path: Path) -> int:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while an eviction removes this entry
+        os.set_inheritable(descriptor, True)  # held by the runtime we exec, for as long as the job runs
+        return descriptor
+
+    def _convert_once(
+        self, directory: Path, name: str, final: Path, convert: Callable[[Path], None], label: str
+    ) -> None:
+        with (directory / f"{name}.build.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if final.exists():  # another job converted it while we waited
+                return
+            scratch = directory / f".tmp-{name}-{os.getpid()}"
+            _remove(scratch)
+            started = time.monotonic()
+            try:
+                convert(scratch)
+                size = _tree_size(scratch)
+                (directory / f"{name}.meta").write_text(json.dumps({"size": size, "image": label}) + "\n")
+                scratch.rename(final)
+            finally:
+                _remove(scratch)
+            seconds = time.monotonic() - started
+            with (self.root / "conversions.log").open("a", encoding="utf-8") as log:
+                log.write(
+                    f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\t{directory.name}/{name}\t{label}\t"
+                    f"{seconds:.1f}s\t{size}\tpid {os.getpid()}\n"
+                )
+        self.evict(keep={final})
+
+    def entries(self) -> list[CacheEntry]:
+        found = []
+        for kind in KINDS:
+            directory = self.root / kind
+            if not directory.is_dir():
+                continue
+            for meta in directory.glob("*.meta"):
+                name = meta.name.removesuffix(".meta")
+                path = directory / name
+                if not path.exists():
+                    continue
+                try:
+                    size = int(json.loads(meta.read_text())["size"])
+                    last_used = meta.stat().st_mtime
+                except (OSError, ValueError, KeyError):
+                    continue
+                found.append(CacheEntry(kind, name, path, size, last_used))
+        return found
+
+    def total_bytes(self) -> int:
+        return sum(entry.size for entry in self.entries())
+
+    def evict(self, keep: set[Path] | None = None) -> list[Path]:
+        """Remove least-recently-used entries not in use until the cache fits ``max_bytes``."""
+        if self.max_bytes is None:
+            return []
+        entries = sorted(self.entries(), key=lambda entry: entry.last_used)
+        total = sum(entry.size for entry in entries)
+        removed: list[Path] = []
+        for entry in entries:
+            if total <= self.max_bytes:
+                break
+            if keep and entry.path in keep:
+                continue
+            if self._remove_unused(entry):
+                total -= entry.size
+                removed.append(entry.path)
+        if total > self.max_bytes:
+            print(
+                f"hepstack: the image cache {self.root} holds {total} bytes, over HEPSTACK_CACHE_MAX "
+                f"({self.max_bytes}); the rest is in use or just made",
+                file=sys.stderr,
+            )
+        return removed
+
+    def _remove_unused(self, entry: CacheEntry) -> bool:
+        directory = entry.path.parent
+        descriptor = os.open(directory / f"{entry.image_id}.use.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a job is using it
+            trash = directory / f".evict-{entry.image_id}-{os.getpid()}"
+            entry.path.rename(trash)  # gone for new users at once; removed below
+            (directory / f"{entry.image_id}.meta").unlink(missing_ok=True)
+            _remove(trash)
+            return True
+        finally:
+            os.close(descriptor)
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _tree_size(path: Path) -> int:
+    if not path.is_dir():
+        return path.stat().st_size
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(folder) / name).lstat().st_blocks * 512
+            except OSError:
+                continue
+    return total

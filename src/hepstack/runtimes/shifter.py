@@ -1,0 +1,63 @@
+"""Shifter (NERSC): ``shifter --image=docker:REPO:TAG`` on images the site's image gateway has pulled.
+
+Syntax from the Shifter documentation (https://github.com/NERSC/shifter, doc/command/shifter.rst and
+doc/wlm/slurm.rst; NERSC's user guide https://docs.nersc.gov/development/containers/shifter/):
+
+- ``--image=docker:REPO:TAG``  image type ``docker`` and the specifier, as the gateway knows it;
+- ``--volume=SRC:DST[:ro]``    user volume mounts; ``ro`` is a documented flag (src/VolumeMap.c);
+- ``--workdir=DIR``            initial working directory inside the container.
+- Batch: ``#SBATCH --image=docker:REPO:TAG`` lets the SLURM SPANK plugin set the image up for the whole job,
+  and ``shifterimg pull docker:REPO:TAG`` asks the gateway to fetch (or refresh) it first.
+
+Shifter always runs as the invoking user, with the image read-only; there is nothing to add for decision 4.
+It passes the job's environment through (it has no clean-environment mode); explicit ``--env`` values are
+applied last by the login wrapper, as for every runtime.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from hepstack import proc
+from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
+
+
+def shifter_image(image: str) -> str:
+    """``docker:REPO:TAG``: Shifter's ``imageType:imageSpecifier`` form (doc/command/shifter.rst)."""
+    if image.startswith("docker:") and not image.startswith("docker://"):
+        return image
+    return "docker:" + image.removeprefix("docker://")
+
+
+class ShifterRuntime(Runtime):
+    name = "shifter"
+    tool = "shifter"
+    install_hint = (
+        "Shifter is a site service (NERSC and similar HPC centres); it cannot be installed per user and is "
+        "not in Debian 12 (https://github.com/NERSC/shifter)"
+    )
+
+    def argv(self, request: RunRequest) -> list[str]:
+        argv = [proc.which(self.tool) or self.tool, f"--image={shifter_image(request.image)}"]
+        for bind in request.binds:
+            argv.append(f"--volume={bind.source}:{bind.target}{':ro' if bind.read_only else ''}")
+        if request.workdir:
+            argv.append(f"--workdir={request.workdir}")
+        return [*argv, *login_command(request)]
+
+    def job_preamble(self, request: RunRequest, scheduler: str) -> list[str]:
+        # Only SLURM has the Shifter SPANK plugin (doc/wlm/slurm.rst); other schedulers get --image on argv.
+        if scheduler == "slurm":
+            return [f"#SBATCH --image={shifter_image(request.image)}"]
+        return []
+
+    def job_setup(self, request: RunRequest) -> list[str]:
+        # The gateway pulls once per image and skips the download when it already has this digest.
+        return [f"shifterimg pull {shlex.quote(shifter_image(request.image))}"]
+
+    def availability(self) -> Availability:
+        if proc.which(self.tool) is None:
+            return Availability(False, f"'shifter' not installed ({self.install_hint})")
+        if proc.which("shifterimg") is None:
+            return Availability(False, "'shifter' found but not 'shifterimg' (the image gateway client)")
+        return Availability(True, proc.which(self.tool) or self.tool)
