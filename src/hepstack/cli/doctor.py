@@ -16,7 +16,7 @@ def doctor(
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Runs per runtime for the latency median.")] = 5,
 ) -> None:
-    """Check engines and runtimes: which work here, why the others don't, and their start latency."""
+    """Check engines, runtimes and batch schedulers: which work here, why the others don't, start latency."""
     from rich.table import Table
 
     from hepstack.catalog import Catalog
@@ -44,3 +44,12 @@ def doctor(
         latency = f"{report.latency_ms:.0f} ms" if report.latency_ms is not None else "-"
         table.add_row(report.name, "[green]yes[/]" if report.works else "[red]no[/]", latency, report.detail)
     console.print(table)
+    from hepstack.batch.health import check_schedulers
+
+    schedulers = Table(
+        "scheduler", "answers", "detail", title="batch schedulers (hepstack submit --scheduler)"
+    )
+    for scheduler in check_schedulers():
+        answers = "[green]yes[/]" if scheduler.answers else "[red]no[/]"
+        schedulers.add_row(scheduler.name, answers, scheduler.detail)
+    console.print(schedulers)

@@ -1,0 +1,227 @@
+"""The one place batch I/O happens: write the job directory, submit, ask the queue, cancel, read logs.
+
+Job directory (``<data dir>/jobs/<stamp>-<hex>/``): ``job.sh``, ``<task>.log``, ``<task>.exitcode`` (written
+by the job script itself), ``scheduler-*.out`` (what the scheduler caught before the task's own log).
+It must be on a file system the compute nodes share with the submit host, as on every farm.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hepstack import proc
+from hepstack.batch.schedulers import WHOLE_JOB, Scheduler, get_scheduler
+from hepstack.batch.script import render_job_script
+from hepstack.batch.spec import JobSpec, Resources
+from hepstack.batch.states import QueueEntry, TaskState, TaskStatus, final_from_exit_code
+from hepstack.batch.store import JobRecord, JobStore
+from hepstack.context import Context
+from hepstack.errors import HepstackError, ProcessError
+from hepstack.identity import invoking_user
+from hepstack.runtimes import Bind, RunRequest, get_runtime
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One `hepstack submit`: what to run, where, and with what."""
+
+    scheduler: str
+    runtime: str
+    image: str
+    command: list[str]
+    tasks: int = 1
+    task_lines: list[str] | None = None  # --task-file: line i is HEPSTACK_TASK_INPUT of task i
+    binds: list[Bind] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    directives: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    site: str | None = None
+    runtime_tool: str | None = None  # replaces the runtime's argv[0] in the job (podman-hpc)
+    image_id: str | None = None
+    name: str = "hepstack"
+
+
+def new_jobdir(context: Context) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return context.data_dir / "jobs" / f"{stamp}-{secrets.token_hex(3)}"
+
+
+def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, str]:
+    """The scheduler, job spec and job script text; raises before anything touches the disk."""
+    scheduler = get_scheduler(submission.scheduler)
+    runtime = get_runtime(submission.runtime)
+    submission.resources.check()
+    tasks = len(submission.task_lines) if submission.task_lines is not None else submission.tasks
+    if tasks < 1:
+        raise HepstackError("the task file has no tasks", hint="one line per task; empty lines are skipped")
+    spec = JobSpec(
+        name=submission.name,
+        tasks=tasks,
+        jobdir=jobdir,
+        resources=submission.resources,
+        directives=submission.directives,
+    )
+    request = RunRequest(
+        image=submission.image,
+        command=submission.command,
+        user=invoking_user(),
+        binds=submission.binds,
+        env=submission.env,
+        workdir=submission.workdir,
+        image_id=submission.image_id,
+    )
+    script = render_job_script(
+        scheduler,
+        spec,
+        runtime,
+        request,
+        with_input=submission.task_lines is not None,
+        tool=submission.runtime_tool,
+    )
+    return scheduler, spec, script
+
+
+def submit(submission: Submission, context: Context, store: JobStore) -> JobRecord:
+    """Render, check the scheduler command is here, write the job directory, submit, record."""
+    jobdir = new_jobdir(context)
+    scheduler, spec, script = render(submission, jobdir)
+    scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
+    jobdir.mkdir(parents=True)
+    script_path = jobdir / "job.sh"
+    script_path.write_text(script, encoding="utf-8")
+    script_path.chmod(0o755)
+    if submission.task_lines is not None:
+        (jobdir / "tasks.txt").write_text("".join(f"{line}\n" for line in submission.task_lines))
+    for name, text in scheduler.extra_files(spec, script_path).items():
+        (jobdir / name).write_text(text, encoding="utf-8")
+    argv = scheduler.submit_argv(script_path, spec)
+    result = proc.run(
+        argv,
+        cwd=jobdir,
+        input_text=scheduler.submit_input(script_path),
+        timeout=120,
+        hint=f"the job script is {script_path}; try: {shlex.join(argv)}",
+    )
+    native_id = scheduler.parse_submit(result.stdout)
+    return store.add(
+        native_id=native_id,
+        scheduler=scheduler.name,
+        site=submission.site,
+        runtime=submission.runtime,
+        image=submission.image,
+        image_id=submission.image_id,
+        tasks=spec.tasks,
+        jobdir=jobdir,
+        script=script_path,
+        command=submission.command,
+        user=invoking_user().name,
+    )
+
+
+def read_exit_codes(jobdir: Path, tasks: int) -> dict[int, int]:
+    codes: dict[int, int] = {}
+    for index in range(1, tasks + 1):
+        path = jobdir / f"{index}.exitcode"
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if text.lstrip("-").isdigit():
+            codes[index] = int(text)
+    return codes
+
+
+def job_status(record: JobRecord) -> list[TaskStatus]:
+    """Every task's state: the exit-code files first, then the queue, then scheduler accounting."""
+    scheduler = get_scheduler(record.scheduler)
+    queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
+    codes = read_exit_codes(record.jobdir, record.tasks)
+    accounting: dict[int, QueueEntry] | None = None
+    statuses = []
+    for index in range(1, record.tasks + 1):
+        if index in codes:
+            statuses.append(_from_exit_code(record, index, codes[index], "exit code file"))
+            continue
+        entry = queue.get(index)
+        if entry is not None and not (entry.state.final and entry.exit_code is None):
+            statuses.append(_from_entry(record, index, entry))
+            continue
+        if entry is None and WHOLE_JOB in queue:
+            started = (record.jobdir / f"{index}.log").exists()
+            state = TaskState.RUNNING if started else TaskState.QUEUED
+            statuses.append(TaskStatus(index, state, detail=queue[WHOLE_JOB].native_state))
+            continue
+        if accounting is None:
+            argv = scheduler.accounting_argv(record.native_id)
+            accounting = {} if argv is None else _ask(scheduler, argv, scheduler.parse_accounting, record)
+        known = accounting.get(index)
+        if known is not None and (known.exit_code is not None or known.state is TaskState.CANCELLED):
+            statuses.append(_from_entry(record, index, known))
+        elif entry is not None and entry.state is TaskState.CANCELLED:
+            statuses.append(TaskStatus(index, TaskState.CANCELLED, detail=entry.native_state))
+        elif record.cancelled_at is not None:
+            statuses.append(
+                TaskStatus(index, TaskState.CANCELLED, detail="cancelled before it wrote an exit code")
+            )
+        else:
+            said = f"{record.scheduler} says {entry.native_state}, but " if entry else ""
+            statuses.append(
+                TaskStatus(
+                    index,
+                    TaskState.UNKNOWN,
+                    detail=f"{said}left the queue without an exit code "
+                    f"(no {index}.exitcode in the job directory, no accounting record)",
+                )
+            )
+    return statuses
+
+
+def _from_exit_code(record: JobRecord, index: int, code: int, source: str) -> TaskStatus:
+    if code != 0 and record.cancelled_at is not None:
+        return TaskStatus(index, TaskState.CANCELLED, code, f"cancelled; {source}")
+    return TaskStatus(index, final_from_exit_code(code), code, source)
+
+
+def _from_entry(record: JobRecord, index: int, entry: QueueEntry) -> TaskStatus:
+    if entry.exit_code is not None and entry.state.final:
+        return _from_exit_code(record, index, entry.exit_code, f"{record.scheduler}: {entry.native_state}")
+    return TaskStatus(index, entry.state, entry.exit_code, entry.native_state)
+
+
+def _ask(
+    scheduler: Scheduler,
+    argv: list[str],
+    parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
+    record: JobRecord,
+) -> dict[int, QueueEntry]:
+    try:
+        result = proc.run(argv, check=False, timeout=60)
+    except ProcessError as exc:
+        raise HepstackError(
+            f"cannot ask {scheduler.name} about job {record.id} ({record.label}): {exc.message}",
+            hint=scheduler.install_hint,
+        ) from None
+    return parse(result, record.native_id)
+
+
+def cancel(record: JobRecord, store: JobStore) -> None:
+    scheduler = get_scheduler(record.scheduler)
+    proc.run(scheduler.cancel_argv(record.native_id), timeout=60, hint=scheduler.install_hint)
+    store.mark_cancelled(record.id)
+
+
+def log_paths(record: JobRecord, task: int | None) -> list[Path]:
+    """The task logs to show: one task's, or every task's that exists."""
+    if task is not None:
+        if not 1 <= task <= record.tasks:
+            raise HepstackError(
+                f"job {record.id} has tasks 1..{record.tasks}, not {task}", hint=f"e.g. {record.id}.1"
+            )
+        return [record.jobdir / f"{task}.log"]
+    return [record.jobdir / f"{index}.log" for index in range(1, record.tasks + 1)]

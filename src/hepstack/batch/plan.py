@@ -1,0 +1,101 @@
+"""From command-line options and a site profile to one :class:`Submission` (all checks, no I/O beyond
+reading the site files, the task file and the image catalog)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hepstack.batch.executor import Submission
+from hepstack.batch.schedulers import get_scheduler
+from hepstack.batch.spec import Resources
+from hepstack.context import Context
+from hepstack.errors import HepstackError
+from hepstack.runtimes import Bind, get_runtime, parse_env
+
+_JOB_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def plan_submission(
+    *,
+    image: str,
+    command: list[str],
+    context: Context,
+    site: str | None = None,
+    scheduler: str | None = None,
+    runtime: str | None = None,
+    tasks: int | None = None,
+    task_file: Path | None = None,
+    binds: list[str] | None = None,
+    env: list[str] | None = None,
+    cpus: int | None = None,
+    memory: str | None = None,
+    time: str | None = None,
+    queue: str | None = None,
+    account: str | None = None,
+    workdir: str | None = None,
+    name: str | None = None,
+) -> Submission:
+    """Command-line values win over the site's; without a site, --scheduler and --runtime are needed."""
+    from hepstack.launch import resolve_image
+    from hepstack.sites import Site, get_site
+
+    chosen: Site | None = get_site(site) if site else None
+    profile = chosen.profile if chosen else None
+    scheduler_name = scheduler or (profile.scheduler if profile else None)
+    runtime_name = runtime or (profile.runtime if profile else None)
+    if scheduler_name is None or runtime_name is None:
+        raise HepstackError(
+            "no scheduler or runtime chosen",
+            hint="give --site SITE (see `hepstack sites`) or both --scheduler and --runtime",
+        )
+    get_scheduler(scheduler_name)  # unknown names fail here, with the known ones
+    get_runtime(runtime_name)
+    if not command:
+        raise HepstackError("no command to run", hint="put the command after --, e.g. -- lat-run digi.yaml")
+    if tasks is not None and task_file is not None:
+        raise HepstackError("--tasks and --task-file both given", hint="the task file's lines set the count")
+    task_lines = _read_task_file(task_file) if task_file is not None else None
+    site_resources = profile.resources if profile else None
+    resources = Resources(
+        cpus=cpus or (site_resources.cpus if site_resources else None),
+        memory=memory or (site_resources.memory if site_resources else None),
+        time=time or (site_resources.time if site_resources else None),
+        queue=queue or (site_resources.queue if site_resources else None),
+        account=account or (site_resources.account if site_resources else None),
+    )
+    resources.check()
+    all_binds = (chosen.job_binds() if chosen else []) + [Bind.parse(text) for text in binds or []]
+    environment = dict(profile.env if profile else {})
+    environment.update(parse_env(env or []))
+    resolved = resolve_image(image, context)
+    reference = resolved.reference
+    if profile and profile.image_root and not reference.startswith("/"):
+        reference = f"{profile.image_root.rstrip('/')}/{reference}"
+    return Submission(
+        scheduler=scheduler_name,
+        runtime=runtime_name,
+        image=reference,
+        image_id=resolved.image_id,
+        command=command,
+        tasks=tasks or 1,
+        task_lines=task_lines,
+        binds=all_binds,
+        env=environment,
+        resources=resources,
+        directives=list(profile.directives) if profile else [],
+        workdir=workdir,
+        site=profile.name if profile else None,
+        runtime_tool=profile.runtime_tool if profile else None,
+        name=_JOB_NAME.sub("-", name or f"hepstack-{Path(command[0]).name}")[:64],
+    )
+
+
+def _read_task_file(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise HepstackError(
+            f"cannot read the task file {path}: {exc.strerror}", hint="one line per task"
+        ) from None
+    return [line for line in lines if line.strip()]

@@ -1,0 +1,77 @@
+"""What every scheduler backend shares. Methods are pure: they return argv, directives or parsed state;
+:mod:`hepstack.batch.executor` runs them.
+
+Why not psij-python (DESIGN decision 7)? psij 0.9.11 renders its own job script from its mustache
+templates around a JobSpec executable, so hepstack could not hand it the script it rendered (one that
+execs the container runtime and writes each task's exit code), and it has no job arrays (its SLURM
+executor says so: "we're not really using job arrays"). hepstack drives sbatch/bsub itself, in psij's
+shape: submit argv -> native id, queue argv -> state table -> job state, cancel argv.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from hepstack import proc
+from hepstack.batch.spec import JobSpec
+from hepstack.batch.states import QueueEntry
+
+# Key for "every task of the job that the queue does not list one by one" (local jobs, pending ranges).
+WHOLE_JOB = 0
+
+
+class Scheduler(ABC):
+    name: str
+    tool: str  # the submit command; its absence is reported when this scheduler is chosen
+    install_hint: str
+    template: str  # file name in hepstack/batch/templates
+
+    def binary(self) -> str:
+        return proc.require(self.tool, f"the {self.name} scheduler", self.install_hint)
+
+    @abstractmethod
+    def directives(self, spec: JobSpec) -> list[str]:
+        """Directive lines (``#SBATCH ...``) for the job's name, array, output, resources and extras."""
+
+    @abstractmethod
+    def submit_argv(self, script: Path, spec: JobSpec) -> list[str]: ...
+
+    def submit_input(self, script: Path) -> str | None:
+        """Text for the submit command's stdin (bsub reads the script there); default none."""
+        return None
+
+    def extra_files(self, spec: JobSpec, script: Path) -> dict[str, str]:
+        """Other files to write into the job directory before submitting (HTCondor's submit file)."""
+        return {}
+
+    @abstractmethod
+    def parse_submit(self, stdout: str) -> str:
+        """The native job id from the submit command's output."""
+
+    @abstractmethod
+    def queue_argv(self, native_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def parse_queue(self, result: proc.Completed, native_id: str) -> dict[int, QueueEntry]:
+        """Tasks the queue still holds, by 1-based task index (WHOLE_JOB for all unlisted tasks)."""
+
+    def accounting_argv(self, native_id: str) -> list[str] | None:
+        """A command that knows finished tasks' exit codes, if the scheduler has one."""
+        return None
+
+    def parse_accounting(self, result: proc.Completed, native_id: str) -> dict[int, QueueEntry]:
+        return {}
+
+    @abstractmethod
+    def cancel_argv(self, native_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def ping_argv(self) -> list[str]:
+        """A cheap command that succeeds only when the scheduler answers (for `hepstack doctor`)."""
+
+
+def not_found(result: proc.Completed, *phrases: str) -> bool:
+    """The command failed only because the job is not (or no longer) known."""
+    text = (result.stderr + result.stdout).lower()
+    return any(phrase.lower() in text for phrase in phrases)

@@ -1,0 +1,54 @@
+"""Local: the tasks run on this host, at most one per CPU, in a detached session that outlives hepstack.
+
+The native id is the session id of the driver (``seq | xargs -P``); `ps -s` tells whether it still runs,
+`kill -- -SID` cancels it. Exit codes come only from the job's <task>.exitcode files.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from hepstack.batch.schedulers.base import WHOLE_JOB, Scheduler
+from hepstack.batch.spec import JobSpec
+from hepstack.batch.states import QueueEntry, TaskState
+from hepstack.errors import HepstackError
+from hepstack.proc import Completed
+
+
+class LocalScheduler(Scheduler):
+    name = "local"
+    tool = "setsid"
+    install_hint = "apt-get install util-linux procps"
+    template = "local.tmpl"
+
+    def directives(self, spec: JobSpec) -> list[str]:
+        return []
+
+    def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
+        parallel = max(1, (os.cpu_count() or 1) // (spec.resources.cpus or 1))
+        driver = f"seq 1 {spec.tasks} | xargs -P {parallel} -n 1 bash {shlex.quote(str(script))}"
+        # setsid (not a process-group leader here) execs in place: $! is the new session's id.
+        launcher = f"setsid bash -c {shlex.quote(driver)} </dev/null >/dev/null 2>&1 & echo $!"
+        return ["bash", "-c", launcher]
+
+    def parse_submit(self, stdout: str) -> str:
+        native = stdout.strip()
+        if not native.isdigit():
+            raise HepstackError(f"the local launcher printed no session id: {stdout!r}")
+        return native
+
+    def queue_argv(self, native_id: str) -> list[str]:
+        return ["ps", "-o", "pid=", "-s", native_id]
+
+    def parse_queue(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        if result.stdout.strip():
+            return {WHOLE_JOB: QueueEntry(TaskState.RUNNING, "session alive")}
+        return {}
+
+    def cancel_argv(self, native_id: str) -> list[str]:
+        return ["kill", "-TERM", "--", f"-{native_id}"]
+
+    def ping_argv(self) -> list[str]:
+        return ["true"]

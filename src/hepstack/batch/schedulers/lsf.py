@@ -1,0 +1,105 @@
+"""IBM Spectrum LSF: bsub < script with -J "name[1-N]", bjobs -o ... with a delimiter, bkill.
+
+LSF cannot run here; the parsers are tested with the output formats IBM's documentation shows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.spec import JobSpec, duration_seconds, memory_mb
+from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
+from hepstack.errors import HepstackError
+from hepstack.proc import Completed
+
+# bjobs(1) "Job states", https://www.ibm.com/docs/en/spectrum-lsf/10.1.0?topic=bjobs-description
+# DONE/EXIT are final and bjobs -a keeps them for CLEAN_PERIOD (1 hour by default).
+LSF_STATES: dict[str, TaskState] = {
+    "PEND": TaskState.QUEUED,
+    "PROV": TaskState.QUEUED,
+    "PSUSP": TaskState.HELD,
+    "RUN": TaskState.RUNNING,
+    "USUSP": TaskState.HELD,
+    "SSUSP": TaskState.HELD,
+    "WAIT": TaskState.QUEUED,
+    "DONE": TaskState.COMPLETED,
+    "EXIT": TaskState.FAILED,
+    "UNKWN": TaskState.UNKNOWN,
+    "ZOMBI": TaskState.UNKNOWN,
+}
+# bsub(1): "Job <1234> is submitted to queue <normal>."
+_SUBMITTED = re.compile(r"Job <(\d+)> is submitted")
+# bjobs -o fields (bjobs -o, https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bjobs.o.1.html)
+BJOBS_FORMAT = "jobid jobindex stat exit_code delimiter='|'"
+
+
+class LsfScheduler(Scheduler):
+    name = "lsf"
+    tool = "bsub"
+    install_hint = "LSF is licensed software: run on a host where the site's LSF client is set up"
+    template = "lsf.tmpl"
+
+    def directives(self, spec: JobSpec) -> list[str]:
+        jobdir = str(spec.jobdir)
+        lines = [f'-J "{spec.name}[1-{spec.tasks}]"', f"-o {jobdir}/scheduler-%J.%I.out"]
+        resources = spec.resources
+        if resources.cpus:
+            lines.append(f"-n {resources.cpus}")
+        if resources.memory:
+            megabytes = memory_mb(resources.memory)
+            lines += [f"-M {megabytes}MB", f'-R "rusage[mem={megabytes}]"']
+        if resources.time:
+            minutes = max(1, (duration_seconds(resources.time) + 59) // 60)
+            lines.append(f"-W {minutes // 60}:{minutes % 60:02d}")  # bsub -W [hour:]minute
+        if resources.queue:
+            lines.append(f"-q {resources.queue}")
+        if resources.account:
+            lines.append(f"-P {resources.account}")
+        lines += spec.directives
+        return [f"#BSUB {line}" for line in lines]
+
+    def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
+        return [self.binary()]  # the script on stdin, so bsub reads its #BSUB lines (bsub(1))
+
+    def submit_input(self, script: Path) -> str | None:
+        return script.read_text(encoding="utf-8")
+
+    def parse_submit(self, stdout: str) -> str:
+        match = _SUBMITTED.search(stdout)
+        if not match:
+            raise HepstackError(f"bsub printed no job id: {stdout!r}", hint="run bsub < job.sh by hand")
+        return match[1]
+
+    def queue_argv(self, native_id: str) -> list[str]:
+        return ["bjobs", "-a", "-noheader", "-o", BJOBS_FORMAT, native_id]
+
+    def parse_queue(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        if not_found(result, "is not found"):
+            return {}
+        if result.returncode != 0 and not result.stdout.strip():
+            raise HepstackError(f"bjobs failed: {result.stderr.strip()}", hint="is LSF reachable?")
+        tasks: dict[int, QueueEntry] = {}
+        for line in result.stdout.splitlines():
+            parts = [part.strip() for part in line.split("|")]
+            if len(parts) != 4 or parts[0] != native_id:
+                continue
+            index = int(parts[1]) if parts[1].isdigit() else 1
+            native_state = parts[2]
+            state = map_state(LSF_STATES, native_state, self.name)
+            exit_code: int | None = None
+            if native_state == "DONE":
+                exit_code = 0
+            elif native_state == "EXIT" and parts[3].isdigit():
+                exit_code = int(parts[3])
+            if state.final and exit_code is not None:
+                state = final_from_exit_code(exit_code)
+            tasks[index] = QueueEntry(state, native_state, exit_code)
+        return tasks
+
+    def cancel_argv(self, native_id: str) -> list[str]:
+        return ["bkill", native_id]
+
+    def ping_argv(self) -> list[str]:
+        return ["bqueues"]

@@ -1,0 +1,162 @@
+"""SGE / UGE (Son of Grid Engine 8.1 here): qsub -terse -t, qstat -xml -g d, qacct -j, qdel."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
+from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
+from hepstack.errors import HepstackError
+from hepstack.proc import Completed
+
+# qstat(1) of Grid Engine 8.1 / Univa GE, "state" column: d(eletion), E(rror), h(old), r(unning),
+# R(estarted), s(uspended), S(uspended by the queue), t(ransferring), T(hreshold), w(aiting), q(ueued).
+# http://gridscheduler.sourceforge.net/htmlman/htmlman1/qstat.html  (the combinations qstat shows)
+SGE_STATES: dict[str, TaskState] = {
+    "qw": TaskState.QUEUED,
+    "hqw": TaskState.HELD,
+    "hRwq": TaskState.HELD,
+    "Rq": TaskState.QUEUED,
+    "r": TaskState.RUNNING,
+    "t": TaskState.RUNNING,
+    "Rr": TaskState.RUNNING,
+    "Rt": TaskState.RUNNING,
+    "s": TaskState.HELD,
+    "ts": TaskState.HELD,
+    "S": TaskState.HELD,
+    "tS": TaskState.HELD,
+    "T": TaskState.HELD,
+    "tT": TaskState.HELD,
+    "Rs": TaskState.HELD,
+    "Rts": TaskState.HELD,
+    "RS": TaskState.HELD,
+    "RtS": TaskState.HELD,
+    "RT": TaskState.HELD,
+    "RtT": TaskState.HELD,
+    "Eqw": TaskState.HELD,  # error state: stays in the queue until `qmod -cj`, so not final
+    "Ehqw": TaskState.HELD,
+    "EhRqw": TaskState.HELD,
+    "dr": TaskState.RUNNING,  # being deleted; final once it leaves the queue
+    "dt": TaskState.RUNNING,
+    "dRr": TaskState.RUNNING,
+    "dRt": TaskState.RUNNING,
+    "ds": TaskState.HELD,
+    "dS": TaskState.HELD,
+    "dT": TaskState.HELD,
+    "dRs": TaskState.HELD,
+    "dRS": TaskState.HELD,
+    "dRT": TaskState.HELD,
+    "dqw": TaskState.QUEUED,
+    "dhqw": TaskState.HELD,
+}
+
+
+class SgeScheduler(Scheduler):
+    name = "sge"
+    tool = "qsub"
+    install_hint = (
+        "apt-get install gridengine-client (with a qmaster; a single-host one: scripts/setup-schedulers.sh); "
+        "SGE_ROOT must be set, e.g. /var/lib/gridengine"
+    )
+    template = "sge.tmpl"
+
+    def directives(self, spec: JobSpec) -> list[str]:
+        jobdir = str(spec.jobdir)
+        lines = [
+            f"-N {spec.name}",
+            f"-t 1-{spec.tasks}",
+            "-S /bin/bash",
+            # $JOB_ID/$TASK_ID are expanded by SGE in -o paths (qsub(1), -o).
+            f"-o {jobdir}/scheduler-$JOB_ID.$TASK_ID.out",
+            "-j y",
+        ]
+        resources = spec.resources
+        if resources.cpus and resources.cpus > 1:
+            lines.append(f"-pe smp {resources.cpus}")
+        if resources.memory:
+            lines.append(f"-l h_vmem={memory_mb(resources.memory)}M")
+        if resources.time:
+            lines.append(f"-l h_rt={hms(duration_seconds(resources.time))}")
+        if resources.queue:
+            lines.append(f"-q {resources.queue}")
+        if resources.account:
+            lines.append(f"-A {resources.account}")
+        lines += spec.directives
+        return [f"#$ {line}" for line in lines]
+
+    def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
+        return [self.binary(), "-terse", str(script)]
+
+    def parse_submit(self, stdout: str) -> str:
+        # -terse prints "ID" or, for an array, "ID.FIRST-LAST:STEP" (qsub(1))
+        text = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+        native = text.split(".")[0]
+        if not native.isdigit():
+            raise HepstackError(f"qsub printed no job id: {stdout!r}", hint="run the qsub line by hand")
+        return native
+
+    def queue_argv(self, native_id: str) -> list[str]:
+        # -g d: one entry per array task; -u '*': whoever submitted it; XML, not columns that shift.
+        return ["qstat", "-u", "*", "-g", "d", "-xml"]
+
+    def parse_queue(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        if result.returncode != 0:
+            raise HepstackError(f"qstat failed: {result.stderr.strip()}", hint="is sge_qmaster running?")
+        tasks: dict[int, QueueEntry] = {}
+        root = ElementTree.fromstring(result.stdout)
+        for entry in root.iter("job_list"):
+            if (entry.findtext("JB_job_number") or "").strip() != native_id:
+                continue
+            native_state = (entry.findtext("state") or "").strip()
+            state = map_state(SGE_STATES, native_state, self.name)
+            for index in _task_range((entry.findtext("tasks") or "1").strip()):
+                tasks[index] = QueueEntry(state, native_state)
+        return tasks
+
+    def accounting_argv(self, native_id: str) -> list[str] | None:
+        return ["qacct", "-j", native_id]
+
+    def parse_accounting(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        """qacct(1) -j: one block of "key value" lines per task, blocks separated by '=====' lines."""
+        if result.returncode != 0:
+            if not_found(result, "not found"):
+                return {}
+            raise HepstackError(f"qacct failed: {result.stderr.strip()}", hint="is accounting on?")
+        tasks: dict[int, QueueEntry] = {}
+        for block in result.stdout.split("=" * 20):
+            fields: dict[str, str] = {}
+            for line in block.splitlines():
+                key, _, value = line.strip().partition(" ")
+                if key:
+                    fields[key] = value.strip()
+            if fields.get("jobnumber") != native_id or "exit_status" not in fields:
+                continue
+            task = fields.get("taskid", "undefined")
+            index = int(task) if task.isdigit() else 1
+            exit_code = int(fields["exit_status"].split()[0])
+            failed = fields.get("failed", "0").split()[0]
+            if failed != "0":
+                # "failed" != 0: the job could not run or was killed by the execd (qacct(1), accounting(5))
+                tasks[index] = QueueEntry(TaskState.FAILED, f"failed {fields['failed']}", exit_code)
+            else:
+                tasks[index] = QueueEntry(final_from_exit_code(exit_code), "finished", exit_code)
+        return tasks
+
+    def cancel_argv(self, native_id: str) -> list[str]:
+        return ["qdel", native_id]
+
+    def ping_argv(self) -> list[str]:
+        return ["qstat", "-g", "c"]
+
+
+def _task_range(text: str) -> list[int]:
+    """``3`` or ``3-20:1`` (pending tasks may be shown as one range) -> task indices."""
+    if text.isdigit():
+        return [int(text)]
+    span, _, step = text.partition(":")
+    first, _, last = span.partition("-")
+    if first.isdigit() and last.isdigit():
+        return list(range(int(first), int(last) + 1, int(step) if step.isdigit() else 1))
+    return [1]

@@ -1,0 +1,130 @@
+"""SLURM: sbatch --array, squeue per task, sacct when accounting is on, scancel."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
+from hepstack.batch.states import QueueEntry, TaskState, map_state
+from hepstack.errors import HepstackError
+from hepstack.proc import Completed
+
+# squeue(1) "JOB STATE CODES", https://slurm.schedmd.com/squeue.html#SECTION_JOB-STATE-CODES
+# (sacct(1) "JOB STATE CODES" uses the same names). Final states still need an exit code to count.
+SLURM_STATES: dict[str, TaskState] = {
+    "BOOT_FAIL": TaskState.FAILED,
+    "CANCELLED": TaskState.CANCELLED,
+    "COMPLETED": TaskState.COMPLETED,
+    "CONFIGURING": TaskState.QUEUED,
+    "COMPLETING": TaskState.RUNNING,
+    "DEADLINE": TaskState.FAILED,
+    "FAILED": TaskState.FAILED,
+    "NODE_FAIL": TaskState.FAILED,
+    "OUT_OF_MEMORY": TaskState.FAILED,
+    "PENDING": TaskState.QUEUED,
+    "PREEMPTED": TaskState.FAILED,
+    "RUNNING": TaskState.RUNNING,
+    "RESV_DEL_HOLD": TaskState.HELD,
+    "REQUEUE_FED": TaskState.QUEUED,
+    "REQUEUE_HOLD": TaskState.HELD,
+    "REQUEUED": TaskState.QUEUED,
+    "RESIZING": TaskState.RUNNING,
+    "REVOKED": TaskState.CANCELLED,
+    "SIGNALING": TaskState.RUNNING,
+    "SPECIAL_EXIT": TaskState.FAILED,
+    "STAGE_OUT": TaskState.RUNNING,
+    "STOPPED": TaskState.HELD,
+    "SUSPENDED": TaskState.HELD,
+    "TIMEOUT": TaskState.FAILED,
+}
+
+
+class SlurmScheduler(Scheduler):
+    name = "slurm"
+    tool = "sbatch"
+    install_hint = "apt-get install slurm-wlm munge (a single-host test cluster: scripts/setup-schedulers.sh)"
+    template = "slurm.tmpl"
+
+    def directives(self, spec: JobSpec) -> list[str]:
+        jobdir = str(spec.jobdir)
+        lines = [
+            f"--job-name={spec.name}",
+            f"--array=1-{spec.tasks}",
+            # The task's own output goes to <task>.log (the task body redirects); this file only
+            # catches what happens before that line, e.g. a script that cannot start.
+            f"--output={jobdir}/scheduler-%A_%a.out",
+        ]
+        resources = spec.resources
+        if resources.cpus:
+            lines.append(f"--cpus-per-task={resources.cpus}")
+        if resources.memory:
+            lines.append(f"--mem={memory_mb(resources.memory)}M")
+        if resources.time:
+            lines.append(f"--time={hms(duration_seconds(resources.time))}")
+        if resources.queue:
+            lines.append(f"--partition={resources.queue}")
+        if resources.account:
+            lines.append(f"--account={resources.account}")
+        lines += spec.directives
+        return [f"#SBATCH {shlex.quote(line) if ' ' in line else line}" for line in lines]
+
+    def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
+        return [self.binary(), "--parsable", str(script)]
+
+    def parse_submit(self, stdout: str) -> str:
+        # --parsable: "jobid[;cluster]" (sbatch(1))
+        text = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+        native = text.split(";")[0]
+        if not native.isdigit():
+            raise HepstackError(f"sbatch printed no job id: {stdout!r}", hint="run the sbatch line by hand")
+        return native
+
+    def queue_argv(self, native_id: str) -> list[str]:
+        # --array: one line per task, pending ranges expanded; %F array job id, %K task index, %T state
+        # (squeue(1) -o; %A and %a are NOT the array ids).
+        return ["squeue", "--noheader", "--array", "--jobs", native_id, "--format", "%F|%K|%T"]
+
+    def parse_queue(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        if result.returncode != 0:
+            if not_found(result, "Invalid job id"):
+                return {}
+            raise HepstackError(f"squeue failed: {result.stderr.strip()}", hint="is slurmctld running?")
+        tasks: dict[int, QueueEntry] = {}
+        for line in result.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) != 3 or parts[0] != native_id:
+                continue
+            index = int(parts[1]) if parts[1].isdigit() else 1
+            tasks[index] = QueueEntry(map_state(SLURM_STATES, parts[2], self.name), parts[2])
+        return tasks
+
+    def accounting_argv(self, native_id: str) -> list[str] | None:
+        return ["sacct", "--noheader", "--parsable2", "--jobs", native_id, "--format", "JobID,State,ExitCode"]
+
+    def parse_accounting(self, result: Completed, native_id: str) -> dict[int, QueueEntry]:
+        # Without slurmdbd sacct fails ("accounting storage is disabled"): exit codes then come only
+        # from the <task>.exitcode files the job script writes.
+        if result.returncode != 0:
+            return {}
+        tasks: dict[int, QueueEntry] = {}
+        for line in result.stdout.splitlines():
+            parts = line.split("|")
+            if len(parts) != 3 or "." in parts[0]:
+                continue  # job steps (ID_3.batch) repeat the task
+            job, _, task = parts[0].partition("_")
+            if job != native_id or not task.isdigit():
+                continue
+            state = parts[1].split()[0]  # "CANCELLED by 1001"
+            code, _, _signal = parts[2].partition(":")
+            tasks[int(task)] = QueueEntry(
+                map_state(SLURM_STATES, state, self.name), state, int(code) if code.isdigit() else None
+            )
+        return tasks
+
+    def cancel_argv(self, native_id: str) -> list[str]:
+        return ["scancel", native_id]
+
+    def ping_argv(self) -> list[str]:
+        return ["sinfo", "--noheader", "--format", "%P %a %D %T"]

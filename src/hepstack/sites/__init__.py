@@ -1,0 +1,199 @@
+"""Site profiles: scheduler x runtime x binds x resources x environment, shipped as YAML data.
+
+Shipped profiles live next to this module. Users add or override them with their own files:
+``$HEPSTACK_SITES_PATH`` (a ``:``-separated list of directories), else ``~/.config/hepstack/sites``.
+A user file with the same ``name`` as a shipped one replaces it. Errors name file, line and key.
+
+>>> load_sites()["nersc"].scheduler                                            # doctest: +SKIP
+'slurm'
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from hepstack.batch.script import marker
+from hepstack.errors import HepstackError, SpecError, SpecErrors
+from hepstack.runtimes import Bind
+from hepstack.spec.source_map import SourceMap, load_yaml
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _check_bind(text: str) -> str:
+    parts = text.split(":")
+    bad_mode = len(parts) == 3 and parts[2] not in {"ro", "rw"}
+    if not 1 <= len(parts) <= 3 or not all(parts) or bad_mode:
+        raise ValueError(f"bad bind {text!r}: write SRC:DST, SRC:DST:ro or SRC:DST:rw")
+    if len(parts) > 1 and not parts[1].startswith("/"):
+        raise ValueError(f"bad bind {text!r}: the target must be an absolute path")
+    return text
+
+
+class SiteResources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cpus: int | None = Field(default=None, ge=1)
+    memory: str | None = None
+    time: str | None = None
+    queue: str | None = None
+    account: str | None = None
+
+
+class SiteProfile(BaseModel):
+    """One site. ``binds`` are SRC:DST[:ro]; ``$VAR`` in a source is expanded at submit time."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    scheduler: str
+    runtime: str
+    runtime_tool: str | None = None  # a drop-in for the runtime's command, e.g. podman-hpc for podman
+    image_root: str | None = None  # images are unpacked directories under this root (grid, /cvmfs)
+    binds: list[Annotated[str, AfterValidator(_check_bind)]] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    resources: SiteResources = Field(default_factory=SiteResources)
+    directives: list[str] = Field(default_factory=list)  # extra raw scheduler options
+
+
+@dataclass(frozen=True)
+class Site:
+    profile: SiteProfile
+    source: str  # the file it came from
+
+    def job_binds(self) -> list[Bind]:
+        """The site's binds; ``$VAR`` in a source stays a variable that the job's shell expands
+        (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
+        binds = []
+        for text in self.profile.binds:
+            parts = text.split(":")
+            read_only = len(parts) == 3 and parts[2] == "ro"
+            source = _VARIABLE.sub(lambda match: marker(match[1] or match[2]), parts[0])
+            binds.append(Bind(source, parts[1] if len(parts) > 1 else parts[0], read_only))
+        return binds
+
+
+_HINTS = {
+    "missing": "add this key (see the shipped sites in hepstack/sites/*.yaml)",
+    "string_type": "write a string; quote values YAML reads as numbers or booleans",
+    "list_type": "write a YAML list: [a, b] or one '- item' per line",
+    "dict_type": "write a mapping: one 'KEY: value' per line",
+    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' and '-'",
+    "int_type": "write a whole number",
+    "greater_than_equal": "write a number of at least 1",
+    "value_error": "binds are SRC:DST[:ro|rw]; SRC may name job-time variables such as $SCRATCH",
+}
+_MODELS: dict[str, type[BaseModel]] = {"": SiteProfile, "resources": SiteResources}
+
+
+def user_site_dirs(environment: Mapping[str, str] | None = None) -> list[Path]:
+    environment = os.environ if environment is None else environment
+    configured = environment.get("HEPSTACK_SITES_PATH")
+    if configured:
+        return [Path(part) for part in configured.split(":") if part]
+    from platformdirs import user_config_dir
+
+    return [Path(user_config_dir("hepstack")) / "sites"]
+
+
+def shipped_site_files() -> list[Path]:
+    directory = Path(str(resources.files("hepstack.sites")))
+    return sorted(directory.glob("*.yaml"))
+
+
+def load_site_file(path: Path) -> SiteProfile:
+    data, source = load_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecErrors(
+            [source.error((), "a site file is a mapping of keys", hint="start with `name: mysite`")]
+        )
+    try:
+        return SiteProfile.model_validate(data)
+    except ValidationError as exc:
+        raise SpecErrors(_located(exc, data, source)) from None
+
+
+def _located(exc: ValidationError, data: dict[str, Any], source: SourceMap) -> list[SpecError]:
+    problems = []
+    for item in exc.errors(include_url=False):
+        location: tuple[str | int, ...] = tuple(item["loc"])
+        if item["type"] == "extra_forbidden":
+            key = str(location[-1])
+            model = _MODELS.get(str(location[0]) if len(location) > 1 else "", SiteProfile)
+            known = list(model.model_fields)
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + f"keys here: {', '.join(known)}"
+            problems.append(source.error(location, "unknown key", value=key, hint=hint))
+            continue
+        value = _value_at(data, location) if item["type"] != "missing" else None
+        shown = value if not isinstance(value, (dict, list)) else None
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(source.error(location, message, value=shown, hint=_HINTS.get(item["type"])))
+    return problems
+
+
+def _value_at(data: object, location: tuple[str | int, ...]) -> object:
+    node = data
+    for part in location:
+        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the narrowing
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def load_sites(environment: Mapping[str, str] | None = None) -> dict[str, Site]:
+    """Shipped sites, then the user's (which win on equal names). Every file is checked; all problems
+    of all files are reported together, so a broken user file never half-loads."""
+    files = [*shipped_site_files()]
+    for directory in user_site_dirs(environment):
+        if directory.is_dir():
+            files += sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    sites: dict[str, Site] = {}
+    problems: list[SpecError] = []
+    for path in files:
+        try:
+            profile = load_site_file(path)
+        except SpecErrors as exc:
+            problems += exc.errors
+            continue
+        sites[profile.name] = Site(profile, str(path))
+    if problems:
+        raise SiteErrors(problems)
+    return sites
+
+
+class SiteErrors(HepstackError):
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = errors
+        lines = "\n  ".join(str(e) for e in errors)
+        hints = "\n  ".join(f"{e.key_path}: {e.hint}" for e in errors if e.hint)
+        count = len(errors)
+        super().__init__(
+            f"the site files have {count} problem{'s' if count != 1 else ''} "
+            f"(nothing was submitted):\n  {lines}",
+            hint=hints or "fix the site file(s) named above",
+        )
+
+
+def get_site(name: str, environment: Mapping[str, str] | None = None) -> Site:
+    from hepstack.errors import UnknownName
+
+    sites = load_sites(environment)
+    if name not in sites:
+        raise UnknownName("site", name, list(sites))
+    return sites[name]
+
+
+__all__ = ["Site", "SiteErrors", "SiteProfile", "get_site", "load_site_file", "load_sites", "user_site_dirs"]
