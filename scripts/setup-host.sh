@@ -79,6 +79,15 @@ getent group docker >/dev/null || groupadd docker
 usermod -aG docker "$test_user"
 chgrp docker /var/run/docker.sock 2>/dev/null || true
 chmod 660 /var/run/docker.sock 2>/dev/null || true
+# Rootless storage: native overlay (kernel >= 5.13). Without it podman falls back to vfs (fuse-overlayfs
+# needs /dev/fuse, mode 600 here), which copies the whole image for every container.
+test_home=$(getent passwd "$test_user" | cut -d: -f6)
+if [ ! -f "$test_home/.config/containers/storage.conf" ]; then
+    mkdir -p "$test_home/.config/containers"
+    printf '[storage]\ndriver = "overlay"\n' > "$test_home/.config/containers/storage.conf"
+    chown -R "$test_user:" "$test_home/.config"
+    runuser -u "$test_user" -- env HOME="$test_home" podman system reset -f >/dev/null 2>&1 || true
+fi
 grep -q "^${test_user}:" /etc/subuid || echo "${test_user}:200000:65536" >> /etc/subuid
 grep -q "^${test_user}:" /etc/subgid || echo "${test_user}:200000:65536" >> /etc/subgid
 

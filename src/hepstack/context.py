@@ -3,6 +3,10 @@
 HEPSTACK_DATA_DIR   catalog, build logs        (default: the user's data dir, ~/.local/share/hepstack)
 HEPSTACK_CACHE_DIR  unpacked images for ch-run         (default: the user's cache dir, e.g. ~/.cache/hepstack)
 HEPSTACK_CATALOG    the catalog's SQLite file      (default: DATA_DIR/catalog.sqlite)
+HEPSTACK_CACHE_MAX  bound of the per-node image cache, e.g. 20GB (least recently used evicted)
+HEPSTACK_STATE_DB   batch job state, an SQLAlchemy URL (default: DATA_DIR/state.sqlite)
+HEPSTACK_REGISTRY_USER / _PASSWORD   registry credentials (else podman/docker login files)
+HEPSTACK_REGISTRY_RETRIES / _BACKOFF transient registry failures: attempts and first wait
 """
 
 from __future__ import annotations

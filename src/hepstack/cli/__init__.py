@@ -49,7 +49,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so each module can `from hepstack.cli import app` without a cycle.
-    from hepstack.cli import bench, build, doctor, images, run, schema, verify  # noqa: F401
+    from hepstack.cli import batch, bench, build, doctor, images, registry, run, schema, verify  # noqa: F401
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ def run(
     ],
     command: Annotated[list[str], typer.Argument(help="The command, after --.", show_default=False)],
     runtime: Annotated[
-        str, typer.Option("--runtime", "-r", help="native, podman, docker or charliecloud.")
+        str,
+        typer.Option("--runtime", "-r", help="native, podman, docker, charliecloud, apptainer or shifter."),
     ] = "podman",
     bind: Annotated[list[str] | None, typer.Option("--bind", "-b", help="SRC:DST[:ro], repeatable.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
