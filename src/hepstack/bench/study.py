@@ -27,12 +27,12 @@ import difflib
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hepstack.errors import HepstackError, SpecError
 from hepstack.spec.source_map import SourceMap, load_yaml
+from hepstack.spec.validation import located_errors
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -195,7 +195,7 @@ def load_study(path: Path) -> Study:
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
-        raise StudyErrors(_from_pydantic(exc, data, source)) from None
+        raise StudyErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
     study = Study(spec, path.absolute())
     problems = _check_names(spec, source) + [
         source.error(
@@ -254,45 +254,6 @@ _HINTS = {
 }
 
 
-def _from_pydantic(exc: ValidationError, data: object, source: SourceMap) -> list[SpecError]:
-    errors = []
-    items = exc.errors(include_url=False)
-    misspelt = _misspelt_required(items)
-    for item in items:
-        location: tuple[str | int, ...] = tuple(item["loc"])
-        if item["type"] == "missing" and location in misspelt:
-            continue  # the unknown key's did-you-mean already says it
-        if item["type"] == "extra_forbidden":
-            key = str(location[-1])
-            known = list(_model_at(location[:-1]).model_fields)
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            mean = f"did you mean '{close[0]}'? " if close else ""
-            errors.append(
-                source.error(location, "unknown key", value=key, hint=f"{mean}keys here: {', '.join(known)}")
-            )
-            continue
-        value = None if item["type"] == "missing" else _value_at(data, location)
-        shown = value if not isinstance(value, (dict, list)) or len(repr(value)) <= 60 else None
-        message = str(item["msg"]).removeprefix("Value error, ")
-        errors.append(source.error(location, message, value=shown, hint=_HINTS.get(item["type"])))
-    return errors
-
-
-def _misspelt_required(items: list[Any]) -> set[tuple[str | int, ...]]:
-    """Locations of required keys that are missing because an unknown key next to them is their typo."""
-    missing = {tuple(item["loc"]) for item in items if item["type"] == "missing"}
-    found: set[tuple[str | int, ...]] = set()
-    for item in items:
-        if item["type"] != "extra_forbidden":
-            continue
-        *parent, key = item["loc"]
-        siblings = [str(loc[-1]) for loc in missing if list(loc[:-1]) == parent]
-        close = difflib.get_close_matches(str(key), siblings, n=1, cutoff=0.6)
-        if close:
-            found.add((*parent, close[0]))
-    return found
-
-
 def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
     names = [part for part in location if isinstance(part, str)]
     if names[:1] == ["workloads"]:
@@ -300,15 +261,3 @@ def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
     if names[:1] == ["arms"]:
         return Arm
     return StudySpec
-
-
-def _value_at(data: object, location: tuple[str | int, ...]) -> Any:
-    node: Any = data
-    for part in location:
-        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the narrowing
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node

@@ -10,21 +10,21 @@ A user file with the same ``name`` as a shipped one replaces it. Errors name fil
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from hepstack.batch.script import marker
 from hepstack.errors import HepstackError, SpecError, SpecErrors
 from hepstack.runtimes import Bind
-from hepstack.spec.source_map import SourceMap, load_yaml
+from hepstack.spec.source_map import load_yaml
+from hepstack.spec.validation import located_errors
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -95,6 +95,10 @@ _HINTS = {
 _MODELS: dict[str, type[BaseModel]] = {"": SiteProfile, "resources": SiteResources}
 
 
+def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
+    return _MODELS.get(str(location[0]) if location else "", SiteProfile)
+
+
 def user_site_dirs(environment: Mapping[str, str] | None = None) -> list[Path]:
     environment = os.environ if environment is None else environment
     configured = environment.get("HEPSTACK_SITES_PATH")
@@ -119,38 +123,7 @@ def load_site_file(path: Path) -> SiteProfile:
     try:
         return SiteProfile.model_validate(data)
     except ValidationError as exc:
-        raise SpecErrors(_located(exc, data, source)) from None
-
-
-def _located(exc: ValidationError, data: dict[str, Any], source: SourceMap) -> list[SpecError]:
-    problems = []
-    for item in exc.errors(include_url=False):
-        location: tuple[str | int, ...] = tuple(item["loc"])
-        if item["type"] == "extra_forbidden":
-            key = str(location[-1])
-            model = _MODELS.get(str(location[0]) if len(location) > 1 else "", SiteProfile)
-            known = list(model.model_fields)
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = (f"did you mean '{close[0]}'? " if close else "") + f"keys here: {', '.join(known)}"
-            problems.append(source.error(location, "unknown key", value=key, hint=hint))
-            continue
-        value = _value_at(data, location) if item["type"] != "missing" else None
-        shown = value if not isinstance(value, (dict, list)) else None
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(source.error(location, message, value=shown, hint=_HINTS.get(item["type"])))
-    return problems
-
-
-def _value_at(data: object, location: tuple[str | int, ...]) -> object:
-    node = data
-    for part in location:
-        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the narrowing
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
+        raise SpecErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
 
 
 def load_sites(environment: Mapping[str, str] | None = None) -> dict[str, Site]:

@@ -195,8 +195,3 @@ class StackSpec(_Strict):
 def json_schema() -> dict[str, object]:
     """The JSON Schema of a stack spec, as printed by ``hepstack schema``."""
     return StackSpec.model_json_schema(by_alias=True)
-
-
-def field_names(model: type[BaseModel]) -> list[str]:
-    """The keys a user may write for ``model`` (aliases where they exist)."""
-    return [info.alias or name for name, info in model.model_fields.items()]

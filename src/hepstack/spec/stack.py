@@ -6,15 +6,18 @@ hint; nothing is built until the spec is clean.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hepstack.errors import HepstackError, SpecError, SpecErrors
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 from hepstack.spec.containerfile import Containerfile, ContainerfileProblem, parse_containerfile
-from hepstack.spec.models import Bootstrap, Layer, SizeBudget, StackSpec, field_names
+from hepstack.spec.models import Bootstrap, Layer, SizeBudget, StackSpec
 from hepstack.spec.source_map import SourceMap, format_key_path, load_yaml
+from hepstack.spec.validation import did_you_mean, located_errors
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Stack:
             if name not in self.spec.layers:
                 raise HepstackError(
                     f"stack '{self.name}' ({self.path}) has no layer '{name}'",
-                    hint=_did_you_mean(name, list(self.spec.layers))
+                    hint=did_you_mean(name, list(self.spec.layers))
                     + f"layers: {', '.join(self.spec.layers)}",
                 )
 
@@ -111,7 +114,7 @@ def load_stack(path: Path) -> Stack:
     try:
         spec = StackSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecErrors(_from_pydantic(exc, data, source)) from None
+        raise SpecErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
     problems = _check_graph(spec, source) + _check_files(spec, path.parent, source)
     containerfiles: dict[str, Containerfile] = {}
     for name, layer in spec.layers.items():
@@ -140,47 +143,13 @@ def load_stack(path: Path) -> Stack:
 
 # --- pydantic errors -> located, hinted spec errors ----------------------------------------------------
 
-_TYPE_HINTS = {
-    "list_type": "write a YAML list: [a, b] or one '- item' per line",
-    "dict_type": "write a mapping: one 'KEY: value' per line",
-    "string_type": 'write a string; quote values YAML would read as numbers or booleans, e.g. "1.0"',
-    "int_type": "write a whole number",
-    "bool_type": "write true or false",
-    "model_type": "write a mapping of keys (see `hepstack schema`)",
-    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' and '-'",
+_HINTS = {
     "missing": "add this key (see `hepstack schema`)",
-    "too_short": "add at least one entry",
-    "literal_error": "use one of the allowed values",
+    "model_type": "write a mapping of keys (see `hepstack schema`)",
 }
 
 
-def _from_pydantic(exc: Any, data: object, source: SourceMap) -> list[SpecError]:
-    errors = []
-    for item in exc.errors(include_url=False):
-        location: tuple[str | int, ...] = tuple(item["loc"])
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            key = str(location[-1])
-            known = field_names(_model_at(location[:-1]))
-            errors.append(
-                source.error(
-                    location,
-                    "unknown key",
-                    value=key,
-                    hint=_did_you_mean(key, known) + f"keys here: {', '.join(known)}",
-                )
-            )
-            continue
-        message = str(item["msg"]).removeprefix("Value error, ")
-        value = _value_at(data, location)
-        hint = _TYPE_HINTS.get(kind)
-        if kind == "missing":
-            value = None
-        errors.append(source.error(location, message, value=value if _short(value) else None, hint=hint))
-    return errors
-
-
-def _model_at(location: tuple[str | int, ...]) -> type[Any]:
+def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
     """The model whose keys are valid at ``location`` (a mapping inside the spec)."""
     tail = [part for part in location if isinstance(part, str)]
     if not tail:
@@ -192,29 +161,6 @@ def _model_at(location: tuple[str | int, ...]) -> type[Any]:
     if tail[0] == "layers" and len(location) == 2:
         return Layer
     return StackSpec
-
-
-def _value_at(data: object, location: tuple[str | int, ...]) -> object:
-    node = data
-    for part in location:
-        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the narrowing
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
-
-
-def _short(value: object) -> bool:
-    return (value is not None and not isinstance(value, (dict, list))) or (
-        isinstance(value, (dict, list)) and len(repr(value)) <= 60
-    )
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
 
 
 # --- whole-spec checks ---------------------------------------------------------------------------------
@@ -232,7 +178,7 @@ def _check_graph(spec: StackSpec, source: SourceMap) -> list[SpecError]:
                 ("layers", name, "from"),
                 "unknown parent layer",
                 value=origin,
-                hint=_did_you_mean(origin, names) + "name a layer of this stack, or an "
+                hint=did_you_mean(origin, names) + "name a layer of this stack, or an "
                 "image reference such as docker.io/library/debian:bookworm",
             )
         )
