@@ -151,6 +151,10 @@ if ! sge_up; then
         qconf -Aq "$scratch/all.q" >/dev/null
     fi
     rm -rf "$scratch"
+fi
+# The execd can die while the qmaster lives on (seen here after a commlib read error): start it
+# whenever it is not running, not only together with a fresh qmaster.
+if ! pgrep -x sge_execd >/dev/null; then
     log "starting the SGE execd"
     /etc/init.d/gridengine-exec start >"$logdir/sge-exec.log" 2>&1 || true
 fi
@@ -160,7 +164,7 @@ fi
 qconf -rattr queue load_thresholds NONE all.q >/dev/null
 qconf -rattr queue slots 4 all.q >/dev/null
 for _ in $(seq 1 40); do
-    qstat -f 2>/dev/null | grep -q "all.q@$host" && ! qstat -f | grep -q 'au$' && break
+    qstat -f 2>/dev/null | grep "all.q@$host" | grep -qv ' [a-zA-Z]*u[a-zA-Z]*$' && break
     sleep 0.25
 done
 log "sge: $(qstat -f | grep "all.q@" | head -1 | tr -s ' ')"
