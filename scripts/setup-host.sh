@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 test_user=${HEPSTACK_TEST_USER:-hepstack-test}
 
 log() { printf '[setup] %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. "$here/scripts/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "error: setup-host.sh must run as root (it installs packages and starts dockerd)" >&2
@@ -25,18 +27,7 @@ packages=(
     docker-registry apache2-utils                                  # a local registry (tests), htpasswd
     python3-venv python3-dev sqlite3 sudo procps passwd ca-certificates
 )
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # policy-rc.d 101: do not start daemons from maintainer scripts (no systemd here); we start them below.
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install "${packages[@]}"
 
 # --- podman: runc + cgroupfs (crun refuses hybrid cgroups), ulimits within the host's hard limits ----------
 nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 log() { printf '[schedulers] %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "error: setup-schedulers.sh must run as root (it installs packages and starts daemons)" >&2
@@ -34,18 +36,7 @@ gridengine-exec shared/gridenginemaster string $host
 gridengine-exec shared/gridenginecell string default
 PRESEED
 packages=(slurm-wlm munge gridengine-master gridengine-exec gridengine-client)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # policy-rc.d 101: maintainer scripts must not start daemons (no systemd); we start them below.
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install "${packages[@]}"
 
 # --- munge (SLURM's authentication) ----------------------------------------------------------------------
 if [ ! -s /etc/munge/munge.key ]; then
