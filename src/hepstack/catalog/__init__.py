@@ -111,15 +111,8 @@ class Catalog:
 
     def pushes(self, *, stack: str | None = None, release: str | None = None) -> list[PushRecord]:
         """Registry copies, newest first; one per (repository, digest)."""
-        conditions, values = [], []
-        for column, value in (("stack", stack), ("release", release)):
-            if value is not None:
-                conditions.append(f"{column} = ?")
-                values.append(value)
-        query = f"SELECT {', '.join(_PUSH_COLUMNS)} FROM pushes"
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        query += " ORDER BY pushed_at DESC, id DESC"
+        where, values = _where(stack=stack, release=release)
+        query = f"SELECT {', '.join(_PUSH_COLUMNS)} FROM pushes{where} ORDER BY pushed_at DESC, id DESC"
         seen: set[tuple[str, str]] = set()
         records = []
         for row in self._connection.execute(query, values):
@@ -156,15 +149,8 @@ class Catalog:
         release: str | None = None,
         limit: int | None = None,
     ) -> list[ImageRecord]:
-        conditions, values = [], []
-        for column, value in (("stack", stack), ("layer", layer), ("engine", engine), ("release", release)):
-            if value is not None:
-                conditions.append(f"{column} = ?")
-                values.append(value)
-        query = f"SELECT {', '.join(_COLUMNS)} FROM images"
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        query += " ORDER BY built_at DESC, id DESC"
+        where, values = _where(stack=stack, layer=layer, engine=engine, release=release)
+        query = f"SELECT {', '.join(_COLUMNS)} FROM images{where} ORDER BY built_at DESC, id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         return [_record(row) for row in self._connection.execute(query, values)]
@@ -187,6 +173,14 @@ def catalog_path(setting: str) -> Path:
             hint="set HEPSTACK_CATALOG to a file path",
         )
     return Path(setting)
+
+
+def _where(**filters: str | None) -> tuple[str, list[str]]:
+    """`` WHERE a = ? AND b = ?`` for the filters that are set (column names are ours, never input)."""
+    used = {column: value for column, value in filters.items() if value is not None}
+    if not used:
+        return "", []
+    return " WHERE " + " AND ".join(f"{column} = ?" for column in used), list(used.values())
 
 
 def now() -> datetime:
