@@ -115,7 +115,7 @@ def test_charliecloud(
     test_user: pwd.struct_passwd, docker_image: str, user_out: Path, user_env: dict[str, str]
 ) -> None:
     # The user's image source is the docker engine (docker group); the unpacked tree is cached.
-    result = run(
+    argv = [
         HEPSTACK,
         "run",
         "--runtime",
@@ -129,32 +129,15 @@ def test_charliecloud(
         "sh",
         "-c",
         PROBE,
-        user=test_user.pw_name,
-        env=user_env,
-    )
+    ]
+    result = run(*argv, user=test_user.pw_name, env=user_env)
     _check(user_out, result.stdout, test_user)
     cache = Path(user_env["HEPSTACK_CACHE_DIR"]) / "charliecloud"
     trees = [p for p in cache.iterdir() if p.is_dir()]
     assert len(trees) == 1 and trees[0].stat().st_uid == test_user.pw_uid
     # A second run reuses the unpacked tree: nothing new appears in the cache.
     (user_out / "x").unlink()
-    run(
-        HEPSTACK,
-        "run",
-        "--runtime",
-        "charliecloud",
-        "--engine",
-        "docker",
-        "--bind",
-        f"{user_out}:/out",
-        docker_image,
-        "--",
-        "sh",
-        "-c",
-        PROBE,
-        user=test_user.pw_name,
-        env=user_env,
-    )
+    run(*argv, user=test_user.pw_name, env=user_env)
     assert [p for p in cache.iterdir() if p.is_dir()] == trees
 
 
