@@ -1,3 +1,3 @@
-from hepstack.cli import main
+from hepstack.entry import main
 
 main()

@@ -6,6 +6,7 @@ A user mistake never surfaces as a traceback (``--debug`` shows one).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 
@@ -89,3 +90,10 @@ class UnknownName(HepstackError):
         hint = f"did you mean '{close[0]}'? " if close else ""
         hint += f"known {kind}s: {', '.join(sorted(known))}"
         super().__init__(f"unknown {kind} '{name}'", hint=hint)
+
+
+def print_error(exc: HepstackError) -> None:
+    """How every command reports a HepstackError: ``error:`` and, if there is one, ``hint:``."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
-from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime
+from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
 
 STACK_LAYER = re.compile(r"^([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)$")
 
@@ -46,28 +46,92 @@ def resolve_image(text: str, context: Context, engine: str | None = None) -> Res
     return ResolvedImage(text, engine or "podman")
 
 
-def native_layer_environment(image: ResolvedImage) -> tuple[dict[str, str], list[str]]:
-    """For native runs of a stack layer: the chain's `env` and `profile` scripts, from its spec."""
+def run(
+    image_text: str,
+    command: list[str],
+    *,
+    runtime_name: str,
+    bind: list[str],
+    env: list[str],
+    workdir: str | None,
+    engine: str | None,
+    print_only: bool,
+) -> None:
+    """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry)."""
+    context = Context.from_environment()
+    chosen = get_runtime(runtime_name)
+    binds = [Bind.parse(text) for text in bind]
+    resolved = resolve_image(image_text, context, engine=engine)
+    request = build_request(
+        runtime=chosen,
+        image=resolved,
+        command=command,
+        binds=binds,
+        env=parse_env(env),
+        workdir=workdir,
+        tty=sys.stdin.isatty() and sys.stdout.isatty(),
+        context=context,
+    )
+    exec_run(runtime_name, request, context, print_only=print_only)
+
+
+def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[dict[str, str], list[str]]:
+    """For native runs of a stack layer: the chain's `env` and `profile` scripts, from its spec.
+
+    Reading the spec means YAML and pydantic (~0.3 s), on every native step of a pipeline; the result
+    is kept in the cache directory, keyed by the spec's path, size and mtime, so an edit is seen.
+    """
     if image.spec_path is None or image.layer is None:
         return {}, []
-    from hepstack.spec import load_stack
-
     path = Path(image.spec_path)
-    if not path.is_file():
+    try:
+        status = path.stat()
+    except OSError:
         print(
             f"warning: spec {path} is gone; running natively without the layers' env and profile",
             file=sys.stderr,
         )
         return {}, []
+    import hashlib
+    import json
+
+    fingerprint = [str(path.resolve()), image.layer, status.st_size, status.st_mtime_ns]
+    digest = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:24]
+    cached = context.cache_dir / "native-env" / f"{digest}.json"
+    try:
+        entry = json.loads(cached.read_text())
+        if entry["fingerprint"] == fingerprint:
+            return dict(entry["env"]), list(entry["profiles"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent or unreadable: read the spec
+    env, profiles = _chain_environment(path, image.layer)
+    _write_atomically(cached, json.dumps({"fingerprint": fingerprint, "env": env, "profiles": profiles}))
+    return env, profiles
+
+
+def _chain_environment(path: Path, layer_name: str) -> tuple[dict[str, str], list[str]]:
+    from hepstack.spec import load_stack
+
     stack = load_stack(path)
     env: dict[str, str] = {}
     profiles: list[str] = []
-    for name in stack.chain(image.layer):
+    for name in stack.chain(layer_name):
         layer = stack.layer(name)
         env.update(layer.env)
         if layer.profile:
             profiles.append(str((stack.directory / layer.profile).resolve()))
     return env, profiles
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Best effort (a cache): a reader sees the old file or the whole new one, never half of it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)
+    except OSError:
+        pass
 
 
 def build_request(
@@ -79,11 +143,12 @@ def build_request(
     env: dict[str, str],
     workdir: str | None,
     tty: bool,
+    context: Context,
 ) -> RunRequest:
     image_env: dict[str, str] = {}
     profiles: list[str] = []
     if runtime.name == "native":
-        image_env, profiles = native_layer_environment(image)
+        image_env, profiles = native_layer_environment(image, context)
     return RunRequest(
         image=image.reference,
         command=command,

@@ -6,17 +6,22 @@ the exit code and the tail of stderr when the program fails.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hepstack.errors import ProcessError, ToolMissing
 
-log = logging.getLogger("hepstack.proc")
+# logging and subprocess are imported where a program is run: `hepstack run` only finds and execs its
+# runtime, and every millisecond of its start-up is overhead on each job step (benchmarks/run_overhead.py).
+
+# Debian's docker.io ships its client as /usr/bin/docker. Hosts may have another, newer client first
+# on PATH (here /usr/local/bin/docker 28.x) whose `build` needs the buildx plugin the Debian engine
+# lacks, so the engine's own client comes first. HEPSTACK_DOCKER overrides.
+_DOCKER_CLIENTS = ("/usr/bin/docker",)
+DOCKER_INSTALL_HINT = "apt-get install docker.io and start dockerd (or run scripts/setup-host.sh)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,24 @@ def require(tool: str, purpose: str, install_hint: str) -> str:
     return path
 
 
+def docker_binary(environment: Mapping[str, str] | None = None) -> str:
+    """The docker client to use: HEPSTACK_DOCKER, else Debian's /usr/bin/docker, else docker on PATH."""
+    environment = os.environ if environment is None else environment
+    override = environment.get("HEPSTACK_DOCKER")
+    if override:
+        return override
+    for candidate in _DOCKER_CLIENTS:
+        if Path(candidate).is_file():
+            return candidate
+    return require("docker", "the docker engine", DOCKER_INSTALL_HINT)
+
+
+def _log_debug(message: str, argv: list[str]) -> None:
+    import logging
+
+    logging.getLogger("hepstack.proc").debug(message, " ".join(argv))
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -51,8 +74,10 @@ def run(
     hint: str | None = None,
 ) -> Completed:
     """Run ``argv`` to completion, capturing stdout and stderr as text."""
+    import subprocess
+
     argv = [str(a) for a in argv]
-    log.debug("run: %s", " ".join(argv))
+    _log_debug("run: %s", argv)
     try:
         result = subprocess.run(  # noqa: S603 - argv list, never a shell
             argv,
@@ -86,8 +111,10 @@ def stream(
 
     The full output also goes to ``log_file`` when given; a failure shows its tail.
     """
+    import subprocess
+
     argv = [str(a) for a in argv]
-    log.debug("stream: %s", " ".join(argv))
+    _log_debug("stream: %s", argv)
     tail: list[str] = []
     sink = log_file.open("w", encoding="utf-8") if log_file else None
     try:

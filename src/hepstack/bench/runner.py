@@ -197,6 +197,7 @@ def _runtime_command(
         env=dict(setup.arm.env),
         workdir=workdir,
         tty=False,
+        context=context,
     )
     request = setup.runtime.prepare(request, context)
     argv = setup.runtime.argv(request)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from hepstack import __version__
-from hepstack.errors import HepstackError
+from hepstack.errors import HepstackError, print_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,12 +65,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-
-
-def print_error(exc: HepstackError) -> None:
-    print(f"error: {exc.message}", file=sys.stderr)
-    if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
 
 
 def make_console() -> Console:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -34,21 +33,15 @@ def run(
 
     Example: hepstack run --runtime docker --bind /data:/data lat/release -- python3 -V
     """
-    from hepstack.context import Context
-    from hepstack.launch import build_request, exec_run, resolve_image
-    from hepstack.runtimes import Bind, get_runtime, parse_env
+    from hepstack.launch import run as launch
 
-    context = Context.from_environment()
-    chosen = get_runtime(runtime)
-    binds = [Bind.parse(text) for text in bind or []]
-    resolved = resolve_image(image, context, engine=engine)
-    request = build_request(
-        runtime=chosen,
-        image=resolved,
-        command=command,
-        binds=binds,
-        env=parse_env(env or []),
+    launch(
+        image,
+        command,
+        runtime_name=runtime,
+        bind=bind or [],
+        env=env or [],
         workdir=workdir,
-        tty=sys.stdin.isatty() and sys.stdout.isatty(),
+        engine=engine,
+        print_only=print_only,
     )
-    exec_run(runtime, request, context, print_only=print_only)

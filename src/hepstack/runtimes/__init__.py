@@ -1,31 +1,34 @@
-"""Runtimes, registered by name. A missing tool is reported only when its runtime is chosen."""
+"""Runtimes, registered by name. A missing tool is reported only when its runtime is chosen.
+
+Each runtime's module is imported when that runtime is asked for, so `hepstack run --runtime podman`
+loads podman's and no other (start latency, benchmarks/run_overhead.py).
+"""
 
 from __future__ import annotations
 
-from hepstack.errors import UnknownName
-from hepstack.runtimes.apptainer import ApptainerRuntime
-from hepstack.runtimes.base import Availability, Bind, RunRequest, Runtime, parse_env, shell_line
-from hepstack.runtimes.charliecloud import CharliecloudRuntime
-from hepstack.runtimes.docker import DockerRuntime
-from hepstack.runtimes.native import NativeRuntime
-from hepstack.runtimes.podman import PodmanRuntime
-from hepstack.runtimes.shifter import ShifterRuntime
+from importlib import import_module
 
-RUNTIMES: dict[str, type[Runtime]] = {
-    "native": NativeRuntime,
-    "podman": PodmanRuntime,
-    "docker": DockerRuntime,
-    "charliecloud": CharliecloudRuntime,
-    "apptainer": ApptainerRuntime,
-    "shifter": ShifterRuntime,
+from hepstack.errors import UnknownName
+from hepstack.runtimes.base import Availability, Bind, RunRequest, Runtime, parse_env, shell_line
+
+# name -> "module:class", in the order `hepstack doctor` lists them
+RUNTIMES: dict[str, str] = {
+    "native": "hepstack.runtimes.native:NativeRuntime",
+    "podman": "hepstack.runtimes.podman:PodmanRuntime",
+    "docker": "hepstack.runtimes.docker:DockerRuntime",
+    "charliecloud": "hepstack.runtimes.charliecloud:CharliecloudRuntime",
+    "apptainer": "hepstack.runtimes.apptainer:ApptainerRuntime",
+    "shifter": "hepstack.runtimes.shifter:ShifterRuntime",
 }
 
 
 def get_runtime(name: str) -> Runtime:
     try:
-        return RUNTIMES[name]()
+        module, _, class_name = RUNTIMES[name].partition(":")
     except KeyError:
         raise UnknownName("runtime", name, list(RUNTIMES)) from None
+    runtime_class: type[Runtime] = getattr(import_module(module), class_name)
+    return runtime_class()
 
 
 __all__ = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hepstack import proc
-from hepstack.build.engines.docker import docker_binary
 from hepstack.context import Context
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 from hepstack.runtimes.podman import engine_run_options, ensure_in_engine
@@ -12,10 +11,10 @@ from hepstack.runtimes.podman import engine_run_options, ensure_in_engine
 class DockerRuntime(Runtime):
     name = "docker"
     tool = "docker"
-    install_hint = "apt-get install docker.io and start dockerd (or run scripts/setup-host.sh)"
+    install_hint = proc.DOCKER_INSTALL_HINT
 
     def binary(self) -> str:
-        return docker_binary()
+        return proc.docker_binary()
 
     def argv(self, request: RunRequest) -> list[str]:
         # docker's --read-only, unlike podman's, leaves /tmp read-only too: give it a private tmpfs.

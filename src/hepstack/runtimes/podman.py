@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 
 from hepstack import proc
 from hepstack.context import Context
@@ -37,15 +36,14 @@ def ensure_in_engine(target_engine: str, request: RunRequest, context: Context) 
 
     Only called when the two differ, so a plain run costs no extra engine call.
     """
-    from hepstack.build.engines import get_engine
-
     if request.engine == target_engine:
         return
+    import tempfile
+
+    from hepstack.build.engines import get_engine
+
     target, source = get_engine(target_engine), get_engine(request.engine)
-    present = proc.run(
-        [*target.inspect_argv(request.image)[:-1], "--format", "{{.Id}}", request.image], check=False
-    )
-    if present.returncode == 0:
+    if target.has_image(request.image):
         return
     print(f"hepstack: copying {request.image} from {source.name} to {target.name} (once)", file=sys.stderr)
     context.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -104,9 +104,9 @@ def user_site_dirs(environment: Mapping[str, str] | None = None) -> list[Path]:
     configured = environment.get("HEPSTACK_SITES_PATH")
     if configured:
         return [Path(part) for part in configured.split(":") if part]
-    from platformdirs import user_config_dir
+    from hepstack.context import xdg_dir
 
-    return [Path(user_config_dir("hepstack")) / "sites"]
+    return [xdg_dir("XDG_CONFIG_HOME", environment) / "sites"]
 
 
 def shipped_site_files() -> list[Path]:

@@ -102,6 +102,11 @@ class Engine(ABC):
     def inspect_argv(self, reference: str) -> list[str]:
         return [self.binary(), "image", "inspect", reference]
 
+    def has_image(self, reference: str) -> bool:
+        """Whether this engine's store holds ``reference`` (asks the engine's CLI)."""
+        found = proc.run([*self.inspect_argv(reference)[:-1], "--format", "{{.Id}}", reference], check=False)
+        return found.returncode == 0
+
     def create_argv(self, reference: str) -> list[str]:
         """Create (not start) a container, to export its filesystem; prints the container id."""
         return [self.binary(), "create", reference, "/bin/true"]
