@@ -3,6 +3,7 @@
 
 For each runtime, `hepstack run --print` gives the exact command; then `hepstack run ... -- true` and
 that raw command are timed interleaved (A B A B ...) and the medians compared. Target: <= 5 %.
+The start of a bare Python interpreter is timed too: no Python front end can cost less than that.
 
     .venv/bin/python benchmarks/run_overhead.py [--image lat/release] [--runs N] [--runtimes a,b]
 """
@@ -34,6 +35,10 @@ def main() -> None:
     parser.add_argument("--runtimes", default="native,podman,docker,charliecloud")
     args = parser.parse_args()
     env = {**os.environ, "USER": os.environ.get("USER", "root")}  # ch-run needs $USER
+    python = [sys.executable, "-c", "pass"]
+    timed(python, env)
+    floor = statistics.median(timed(python, env) for _ in range(args.runs))
+    print(f"python -c pass (the floor of any Python front end): {floor * 1000:.0f} ms")
     print(
         f"{'runtime':<13} {'raw command':>12} {'hepstack run':>13} {'overhead':>10}   (median of {args.runs})"
     )

@@ -37,6 +37,6 @@ done
 
 echo
 echo "== 3. timing study: native vs $(echo "$runtimes" | sed 's/native //')"
-arms=$(echo "$runtimes" | tr ' ' ',')
+arms="native-again,$(echo "$runtimes" | tr ' ' ',')"  # native-again: the A/A control (see the study file)
 "$hepstack" bench examples/lat/studies/art-study.yaml --arms "$arms" --repetitions 3 --events 200 \
     --output "$out/study-artstudy"

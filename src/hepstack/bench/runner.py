@@ -1,9 +1,13 @@
-"""Run a study: warm-up, start latency, then the measured runs with the arms interleaved (A B C A B C ...).
+"""Run a study: warm-up, start latency, then the measured runs interleaved in rotating order.
 
 Interleaving spreads slow drifts of the host (thermal throttling, a neighbour's job, page cache) over every
-arm alike instead of charging them to whichever arm ran last. Each run gets a fresh output directory, bound
-into the container at the same path as on the host (inputs too, read-only), and is its working directory,
-so the command line is identical in every arm.
+arm alike instead of charging them to whichever arm ran last. Rotating the order each round puts every arm
+in every slot equally often: with a fixed order the baseline would always follow the same arm (and
+whatever that arm leaves behind — a docker daemon tearing its container down, dirty pages being flushed)
+and always precede another, a bias that interleaving alone does not remove. Rounds: A B C, B C A, C A B, ...
+
+Each run gets a fresh output directory, bound into the container at the same path as on the host (inputs
+too, read-only), and is its working directory, so the command line is identical in every arm.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def run_study(study: Study, output_dir: Path, context: Context, progress: Progre
     total = spec.repetitions * len(spec.workloads) * len(result.setups)
     for repetition in range(1, spec.repetitions + 1):
         for workload in spec.workloads:
-            for setup in result.setups.values():
+            for setup in rotated(list(result.setups.values()), repetition - 1):
                 run = _run_workload(study, setup, workload, output_dir, f"rep{repetition:02d}", context)
                 name = setup.arm.name
                 result.runs.append(
@@ -107,6 +111,14 @@ def run_study(study: Study, output_dir: Path, context: Context, progress: Progre
                 )
     result.finished = datetime.now(UTC)
     return result
+
+
+def rotated(items: list[ArmSetup], shift: int) -> list[ArmSetup]:
+    """``items`` starting at ``shift`` (mod its length): round r of a study runs the arms in this order."""
+    if not items:
+        return items
+    shift %= len(items)
+    return items[shift:] + items[:shift]
 
 
 def arm_setups(study: Study, context: Context) -> dict[str, ArmSetup]:

@@ -181,7 +181,8 @@ def _run_info(run: StudyRun) -> dict[str, object]:
         "repetitions": spec.repetitions,
         "warmup": spec.warmup,
         "seed": spec.seed,
-        "schedule": "warm-up, start latency, then repetitions with the arms interleaved (A B C A B C ...)",
+        "schedule": "warm-up, start latency, then repetitions interleaved in rotating order "
+        "(A B C, B C A, C A B, ...)",
     }
 
 
