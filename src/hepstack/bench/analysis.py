@@ -1,7 +1,11 @@
 """From timing databases per arm and workload to the rows of Table 2: medians, relative speeds, intervals.
 
-Every (workload, row, arm) cell gets its own random stream, seeded from the bootstrap seed and the cell's
-name, so a cell's interval does not change when arms or modules are added or removed.
+Every row's bootstrap is seeded from the bootstrap seed and the row's name, so its intervals do not change
+when arms or modules are added or removed. All arms of a row draw the same stream, hence pick the same
+repetitions in each resample: a paired bootstrap over rounds. A study runs the arms interleaved, one
+repetition of each per round, so drift of the host between rounds (a neighbour's job on a shared VM)
+slows every arm of that round alike; resampling rounds jointly cancels it in the ratio, where
+independent resampling would count it as noise of each arm.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
     for arm in analysis.arms:
         repetitions = [_times(row, db) for db in timings[arm].get(row.workload, [])]
         present = [values for values in repetitions if values is not None]
-        name = f"{row.workload}/{row.kind}/{row.name}/{arm}"
+        name = f"{row.workload}/{row.kind}/{row.name}"  # not the arm: paired across arms (see above)
         rng = np.random.default_rng([analysis.seed, zlib.crc32(name.encode())])
         found = estimate(present, rng, analysis.resamples)
         if found is None:
