@@ -173,6 +173,47 @@ def test_good_spec_loads(tmp_path: Path) -> None:
     assert stack.order() == ["base", "app"]
 
 
+MERGED = """\
+stack: demo
+release: "1.0"
+layers:
+  base:
+    bootstrap: {suite: bookworm}
+    packages: [python3]
+  app:
+    from: base
+    copy: &code
+      app.py: /opt/app.py
+  other:
+    from: base
+    copy:
+      <<: *code
+      extra.py: /opt/extra.py
+    envv: {A: "1"}
+"""
+
+
+def test_yaml_anchors_and_merge_keys_load_and_stay_located(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    (tmp_path / "extra.py").write_text("print('extra')\n")
+    (tmp_path / "stack.yaml").write_text(MERGED.replace("    envv:", "    env:"))
+    stack = load_stack(tmp_path / "stack.yaml")
+    assert dict(stack.layer("other").copy_) == {"app.py": "/opt/app.py", "extra.py": "/opt/extra.py"}
+
+    (tmp_path / "stack.yaml").write_text(MERGED)
+    with pytest.raises(SpecErrors) as caught:
+        load_stack(tmp_path / "stack.yaml")
+    assert [(e.key_path, e.line) for e in caught.value.errors] == [("layers.other.envv", 16)]
+
+    (tmp_path / "app.py").unlink()  # a merged key's problem is located at the mapping it was merged into
+    (tmp_path / "stack.yaml").write_text(MERGED.replace("    envv:", "    env:"))
+    with pytest.raises(SpecErrors) as caught:
+        load_stack(tmp_path / "stack.yaml")
+    located = {e.key_path: e.line for e in caught.value.errors}
+    assert located.get("layers.app.copy.app.py") == 10
+    assert located.get("layers.other.copy.app.py") == 13
+
+
 def test_all_problems_reported_together(tmp_path: Path) -> None:
     spec = _write(tmp_path, ("    packages: [python3]", "    pakages: [python3]\n    workdirr: /x"))
     with pytest.raises(SpecErrors) as caught:

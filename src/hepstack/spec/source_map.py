@@ -104,8 +104,11 @@ def _collect_lines(node: Any, path: KeyPath, lines: dict[KeyPath, int]) -> None:
 
     if isinstance(node, CommentedMap):
         for key, child in node.items():
-            line, _column = node.lc.key(key)
-            lines[(*path, str(key))] = line + 1
+            try:
+                line = node.lc.key(key)[0] + 1
+            except KeyError:  # merged in with `<<: *anchor`: located where that mapping is written
+                line = lines.get(path, 1)
+            lines[(*path, str(key))] = line
             _collect_lines(child, (*path, str(key)), lines)
     elif isinstance(node, CommentedSeq):
         for index, child in enumerate(node):
