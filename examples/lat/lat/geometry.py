@@ -1,6 +1,7 @@
 """Detector geometry, orbit, pointing and good-time model shared by simulation and reconstruction.
 
-Only numpy is imported: digi, recon, merit and makeFT1 all use this module.
+Only numpy is imported: digi, recon, merit and makeFT1 all use this module.  Trigonometry
+goes through lat.framework.portable, so directions do not depend on the platform's libm.
 
 The orbit is a circular low-Earth orbit (period 5790 s, inclination 25.6 deg, node precession
 period 53.4 d, as for Fermi) described in the equatorial (ICRS-like) frame.  The spacecraft
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from lat.framework import portable
 
 # --- tracker -------------------------------------------------------------------------------
 TKR_LAYERS = 18
@@ -69,23 +72,24 @@ LIVETIME_FRACTION = 0.92  # dead time of the readout outside the SAA
 MET_EPOCH_MJD = 51910.0 + 7.428703703703703e-4
 MJDREFI = 51910
 MJDREFF = 7.428703703703703e-4
+_SIN_INCLINATION, _COS_INCLINATION = portable.sincos(math.radians(ORBIT_INCLINATION_DEG))
+_SIN_ROCKING, _COS_ROCKING = portable.sincos(math.radians(ROCKING_ANGLE_DEG))
 
 
 def _orbit_frame(met: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Position unit vector, velocity unit vector and orbit normal at each MET (shape (n, 3))."""
     met = np.atleast_1d(np.asarray(met, dtype=np.float64))
     node = 2 * math.pi * (0.3 - met / NODE_PRECESSION_PERIOD_S)
-    incl = math.radians(ORBIT_INCLINATION_DEG)
     phase = 2 * math.pi * met / ORBIT_PERIOD_S
-    cos_node, sin_node = np.cos(node), np.sin(node)
+    (sin_node, sin_p), (cos_node, cos_p) = portable.sincos(np.stack([node, phase]))
     # ascending-node direction and the in-plane direction 90 deg ahead of it
     node_vec = np.stack([cos_node, sin_node, np.zeros_like(node)], axis=-1)
     ahead_vec = np.stack(
-        [-sin_node * math.cos(incl), cos_node * math.cos(incl), np.full_like(node, math.sin(incl))],
+        [-sin_node * _COS_INCLINATION, cos_node * _COS_INCLINATION, np.full_like(node, _SIN_INCLINATION)],
         axis=-1,
     )
     normal = np.cross(node_vec, ahead_vec)
-    cos_p, sin_p = np.cos(phase)[:, None], np.sin(phase)[:, None]
+    cos_p, sin_p = cos_p[:, None], sin_p[:, None]
     position = cos_p * node_vec + sin_p * ahead_vec
     velocity = -sin_p * node_vec + cos_p * ahead_vec
     return position, velocity, normal
@@ -103,8 +107,7 @@ def spacecraft_axes(met: np.ndarray) -> dict[str, np.ndarray]:
     """
     position, velocity, normal = _orbit_frame(met)
     sign = np.where(orbit_number(met) % 2 == 0, 1.0, -1.0)[:, None]
-    rock = math.radians(ROCKING_ANGLE_DEG)
-    z_axis = math.cos(rock) * position + sign * math.sin(rock) * normal
+    z_axis = _COS_ROCKING * position + sign * _SIN_ROCKING * normal
     x_axis = velocity
     y_axis = np.cross(z_axis, x_axis)
     return {"x": x_axis, "y": y_axis, "z": z_axis, "zenith": position}
@@ -167,16 +170,16 @@ EQUATORIAL_TO_GALACTIC = np.array(
 
 
 def radec_to_vector(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
-    cos_dec = np.cos(dec)
-    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
+    angles = np.stack(np.broadcast_arrays(np.radians(ra_deg), np.radians(dec_deg)))
+    (sin_ra, sin_dec), (cos_ra, cos_dec) = portable.sincos(angles)
+    return np.stack([cos_dec * cos_ra, cos_dec * sin_ra, sin_dec], axis=-1)
 
 
 def vector_to_radec(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vec = np.asarray(vec, dtype=np.float64)
     norm = np.linalg.norm(vec, axis=-1)
-    ra = np.degrees(np.arctan2(vec[..., 1], vec[..., 0])) % 360.0
-    dec = np.degrees(np.arcsin(np.clip(vec[..., 2] / norm, -1.0, 1.0)))
+    ra = np.degrees(portable.arctan2(vec[..., 1], vec[..., 0])) % 360.0
+    dec = np.degrees(portable.arcsin(np.clip(vec[..., 2] / norm, -1.0, 1.0)))
     return ra, dec
 
 
@@ -192,7 +195,7 @@ def angular_separation_deg(vec_a: np.ndarray, vec_b: np.ndarray) -> np.ndarray:
     """Angle between unit vectors, accurate at small angles (atan2 of cross and dot)."""
     cross = np.linalg.norm(np.cross(vec_a, vec_b), axis=-1)
     dot = np.sum(np.asarray(vec_a) * np.asarray(vec_b), axis=-1)
-    return np.degrees(np.arctan2(cross, dot))
+    return np.degrees(portable.arctan2(cross, dot))
 
 
 def instrument_to_celestial(direction: np.ndarray, met: np.ndarray) -> np.ndarray:
@@ -221,7 +224,7 @@ def earth_angles(vec: np.ndarray, met: np.ndarray) -> tuple[np.ndarray, np.ndarr
     north = pole - np.sum(zenith * pole, -1)[:, None] * zenith
     north /= np.linalg.norm(north, axis=-1)[:, None]
     east = np.cross(north, zenith)
-    azimuth = np.degrees(np.arctan2(np.sum(v * east, -1), np.sum(v * north, -1))) % 360.0
+    azimuth = np.degrees(portable.arctan2(np.sum(v * east, -1), np.sum(v * north, -1))) % 360.0
     return zenith_angle, azimuth
 
 

@@ -289,6 +289,11 @@ def _libm_trig_calls(path: Path, names: set[str]) -> list[str]:
     return calls
 
 
+def test_release_code_calls_no_libm_trigonometry() -> None:
+    calls = [call for path in sorted(LAT.rglob("*.py")) for call in _libm_trig_calls(path, LIBM_NAMES)]
+    assert calls == []
+
+
 def test_portable_module_calls_no_libm_at_all() -> None:
     names = LIBM_NAMES | {
         "exp",

@@ -10,6 +10,7 @@ import numpy as np
 import yaml
 
 from lat import geometry
+from lat.framework import portable
 from lat.framework.module import Event, Producer
 from lat.framework.params import Param, Table
 from lat.sim.response import PSF_PARAMETERS, PointSpread, erf, rotate_away
@@ -55,16 +56,16 @@ class TrackerSim(Producer):
             cos_t = rng.uniform(0.5, 1.0)
             az = rng.uniform(0, 2 * math.pi)
             sin_t = math.sqrt(1 - cos_t * cos_t)
-            source_dir = np.array([[sin_t * math.cos(az), sin_t * math.sin(az), cos_t]])
+            sin_az, cos_az = portable.sincos(az)
+            source_dir = np.array([[sin_t * cos_az, sin_t * sin_az, cos_t]])
             kick, first_layer = 0.0005, 0
         else:
             energy = float(truth["energy"])
             first_layer = int(truth["convLayer"])
             back = first_layer >= geometry.TKR_FRONT_LAYERS
             theta, phi = math.radians(float(truth["theta"])), math.radians(float(truth["phi"]))
-            true_dir = np.array(
-                [[math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)]]
-            )
+            (sin_theta, sin_phi), (cos_theta, cos_phi) = portable.sincos(np.array([theta, phi]))
+            true_dir = np.array([[sin_theta * cos_phi, sin_theta * sin_phi, cos_theta]])
             sigma = float(self._psf.sigma_rad(energy, back))
             angle = sigma * math.sqrt(-2.0 * math.log(1.0 - rng.random()))
             source_dir = rotate_away(true_dir, np.array([angle]), np.array([rng.uniform(0, 2 * math.pi)]))

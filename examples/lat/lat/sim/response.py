@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lat.framework import portable
 from lat.framework.params import Param, Table
 
 # Gaussian (Rayleigh) PSF: the 68 % containment radius is sigma * sqrt(-2 ln 0.32).
@@ -49,7 +50,7 @@ class EffectiveArea:
         return 1.0 / (1.0 + (np.asarray(energy_mev) / self.turn_on_mev) ** (-self.turn_on_slope))
 
     def angle_factor(self, cos_theta: np.ndarray) -> np.ndarray:
-        edge = math.cos(math.radians(self.theta_max_deg))
+        edge = portable.cos(math.radians(self.theta_max_deg))
         return np.clip((np.asarray(cos_theta) - edge) / (1.0 - edge), 0.0, 1.0)
 
 
@@ -67,7 +68,7 @@ class PointSpread:
     def containment68_deg(self, energy_mev: np.ndarray, back: np.ndarray | bool = False) -> np.ndarray:
         """The configured 68 % containment radius (deg) vs energy and conversion type."""
         e = np.asarray(energy_mev, dtype=np.float64)
-        front = np.hypot(self.c0_deg * (e / 100.0) ** (-self.beta), self.c1_deg)
+        front = portable.hypot(self.c0_deg * (e / 100.0) ** (-self.beta), self.c1_deg)
         return np.where(back, front * self.back_scale, front)
 
     def sigma_rad(self, energy_mev: np.ndarray, back: np.ndarray | bool = False) -> np.ndarray:
@@ -109,8 +110,9 @@ def rotate_away(direction: np.ndarray, angle: np.ndarray, azimuth: np.ndarray) -
     u = np.cross(d, helper)
     u /= np.linalg.norm(u, axis=1)[:, None]
     v = np.cross(d, u)
-    sin_a = np.sin(angle)[:, None]
-    return np.cos(angle)[:, None] * d + sin_a * (np.cos(azimuth)[:, None] * u + np.sin(azimuth)[:, None] * v)
+    (sin_a, sin_az), (cos_a, cos_az) = portable.sincos(np.stack([angle, azimuth]))
+    sin_a, sin_az, cos_a, cos_az = sin_a[:, None], sin_az[:, None], cos_a[:, None], cos_az[:, None]
+    return cos_a * d + sin_a * (cos_az * u + sin_az * v)
 
 
 def erf(x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from lat import geometry
+from lat.framework import portable
 from lat.framework.errors import InputError
 
 ISOTROPIC_POINTS = 4096
@@ -55,7 +56,8 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     z = 1.0 - 2.0 * i / n
     phi = math.pi * (1.0 + math.sqrt(5.0)) * i
     r = np.sqrt(1.0 - z * z)
-    return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+    sin_phi, cos_phi = portable.sincos(phi)
+    return np.stack([r * cos_phi, r * sin_phi, z], axis=1)
 
 
 def load_sky_model(path: Path) -> SkyModel:
@@ -103,7 +105,7 @@ def _galactic_component(path: Path, index: float, scale: float) -> DiffuseCompon
     b_mid = 0.5 * (b_edges[1:] + b_edges[:-1])
     ll, bb = np.meshgrid(l_mid, b_mid)
     ra, dec = geometry.galactic_to_equatorial(ll.ravel(), bb.ravel())
-    sin_b = np.sin(np.radians(b_edges))
+    sin_b = portable.sin(np.radians(b_edges))
     solid = np.outer(np.diff(sin_b), np.radians(np.diff(l_edges))).ravel()
     return DiffuseComponent(
         "galactic",

@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from lat import geometry
+from lat.framework import portable
 from lat.framework.module import Event, Source
 from lat.framework.params import Param, Table
 from lat.sim.response import AEFF_PARAMETERS, EffectiveArea, SpectrumSampler
@@ -65,7 +66,7 @@ class SkySource(Source):
     def _component_weights(self, axes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Rate (Hz) per component at one pointing, and per-pixel weights of diffuse components."""
         z_axis, zenith = axes["z"][0], axes["zenith"][0]
-        limb = math.cos(math.radians(geometry.EARTH_LIMB_ZENITH_DEG))
+        limb = portable.cos(math.radians(geometry.EARTH_LIMB_ZENITH_DEG))
         peak = self._aeff.peak_cm2 * geometry.LIVETIME_FRACTION
         rates = []
         for source, vec in zip(self._sky.point_sources, self._source_vectors):
@@ -104,10 +105,10 @@ class SkySource(Source):
         row, col = np.divmod(pixel, n_l)
         l_deg = self._rng.uniform(component.l_edges[col], component.l_edges[col + 1])
         sin_lo, sin_hi = (
-            np.sin(np.radians(component.b_edges[row])),
-            np.sin(np.radians(component.b_edges[row + 1])),
+            portable.sin(np.radians(component.b_edges[row])),
+            portable.sin(np.radians(component.b_edges[row + 1])),
         )
-        b_deg = np.degrees(np.arcsin(self._rng.uniform(sin_lo, sin_hi)))
+        b_deg = np.degrees(portable.arcsin(self._rng.uniform(sin_lo, sin_hi)))
         ra, dec = geometry.galactic_to_equatorial(l_deg, b_deg)
         return geometry.radec_to_vector(ra, dec)
 
@@ -168,8 +169,8 @@ class SkySource(Source):
             conv_y = self._rng.uniform(-edge, edge, n)
             ra, dec = geometry.vector_to_radec(batch["vector"])
             inst = batch["instrument"]
-            theta = np.degrees(np.arccos(np.clip(inst[:, 2], -1, 1)))
-            phi = np.degrees(np.arctan2(inst[:, 1], inst[:, 0])) % 360.0
+            theta = np.degrees(portable.arccos(np.clip(inst[:, 2], -1, 1)))
+            phi = np.degrees(portable.arctan2(inst[:, 1], inst[:, 0])) % 360.0
             for i in range(n):
                 event_id = p["firstEventId"] + index
                 event = Event(p["runId"], index // p["eventsPerSubRun"], event_id)

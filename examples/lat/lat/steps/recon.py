@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 from lat import geometry
+from lat.framework import portable
 from lat.framework.errors import InputError
 from lat.framework.module import Event, Producer
 from lat.framework.params import Param, Table
@@ -239,8 +240,8 @@ class TkrRecon(Producer):
                     "y0": fy["intercept"],
                     "z0": max(fx["z0"], fy["z0"]),
                     "chi2": (fx["chi2"] + fy["chi2"]) / max(ndof, 1),
-                    "theta": math.degrees(math.acos(cos_t)),
-                    "phi": math.degrees(math.atan2(direction[1], direction[0])) % 360.0,
+                    "theta": math.degrees(portable.arccos(cos_t)),
+                    "phi": math.degrees(portable.arctan2(direction[1], direction[0])) % 360.0,
                     "thetaErr": theta_err,
                 }
             )
@@ -264,9 +265,8 @@ class AstroRecon(Producer):
         }
         if int(track["status"]) == 1:
             theta, phi = math.radians(float(track["theta"])), math.radians(float(track["phi"]))
-            local = np.array(
-                [[math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)]]
-            )
+            (sin_theta, sin_phi), (cos_theta, cos_phi) = portable.sincos(np.array([theta, phi]))
+            local = np.array([[sin_theta * cos_phi, sin_theta * sin_phi, cos_theta]])
             sky = geometry.instrument_to_celestial(local, np.array([met]))
             ra, dec = geometry.vector_to_radec(sky[0])
             gl, gb = geometry.equatorial_to_galactic(ra, dec)
