@@ -12,5 +12,10 @@ fi
 "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "$here" 2>/dev/null \
     || "$venv/bin/python" -m pip install -q --no-deps "$here"
 "$venv/bin/python" -m pip install -q pytest  # the example's own test runner (scripts/test.sh)
+# The Galactic diffuse cube (465 MB) is generated where it is installed, not shipped; the same bytes as in
+# the images (tools/make_diffuse_cube.py uses no libm). The source tree gets a link, for runs from it.
+data=$("$venv/bin/python" -c 'import lat, pathlib; print(pathlib.Path(lat.__file__).parent / "data")')
+"$venv/bin/python" "$here/tools/make_diffuse_cube.py" "$data/gll_iem_toy.fits"
+ln -sfn "$data/gll_iem_toy.fits" "$here/lat/data/gll_iem_toy.fits"
 chmod -R a+rX "$venv"
 echo "native release: $venv/bin (lat-run, lat-l1, lat-merge, lat-config)"

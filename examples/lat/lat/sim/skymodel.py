@@ -1,8 +1,9 @@
 """The sky: bright point sources with power-law spectra, a Galactic diffuse map, isotropic emission.
 
 The model file (YAML, lat/data/sky_model.yaml) gives fluxes as photons cm^-2 s^-1 in the
-simulated energy band and intensities in photons cm^-2 s^-1 sr^-1.  The Galactic diffuse map is
-a (b, l) grid stored as .npy (lat/data/galactic_diffuse.npy, made by tools/make_diffuse_map.py).
+simulated energy band and intensities in photons cm^-2 s^-1 sr^-1.  The Galactic diffuse model is
+a Fermi-like FITS cube (lat/data/gll_iem_toy.fits, 465 MB, generated at install time by
+tools/make_diffuse_cube.py; see lat/sim/galactic.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 from lat import geometry
 from lat.framework import portable
 from lat.framework.errors import InputError
+from lat.sim.galactic import GalacticCube, load_galactic_cube
 
 ISOTROPIC_POINTS = 4096
 
@@ -39,8 +41,7 @@ class DiffuseComponent:
     solid_angle: np.ndarray  # (n,) sr
     intensity: np.ndarray  # (n,) ph cm-2 s-1 sr-1
     index: float
-    l_edges: np.ndarray | None = None  # for sampling inside Galactic map pixels
-    b_edges: np.ndarray | None = None
+    cube: GalacticCube | None = None  # the Galactic model: samples positions inside each block
 
 
 @dataclass
@@ -75,7 +76,11 @@ def load_sky_model(path: Path) -> SkyModel:
     if galactic:
         diffuse.append(
             _galactic_component(
-                path.parent / galactic["file"], float(galactic["index"]), float(galactic.get("scale", 1.0))
+                path.parent / galactic["file"],
+                float(galactic["index"]),
+                float(galactic.get("scale", 1.0)),
+                float(energy.get("min", 30.0)),
+                float(energy.get("max", 1e5)),
             )
         )
     isotropic = (data.get("diffuse") or {}).get("isotropic")
@@ -93,26 +98,18 @@ def load_sky_model(path: Path) -> SkyModel:
     return SkyModel(float(energy.get("min", 30.0)), float(energy.get("max", 1e5)), sources, diffuse)
 
 
-def _galactic_component(path: Path, index: float, scale: float) -> DiffuseComponent:
-    try:
-        grid = np.load(path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read diffuse map ({exc})") from None
-    n_b, n_l = grid.shape
-    l_edges = np.linspace(0.0, 360.0, n_l + 1)
-    b_edges = np.linspace(-90.0, 90.0, n_b + 1)
-    l_mid = 0.5 * (l_edges[1:] + l_edges[:-1])
-    b_mid = 0.5 * (b_edges[1:] + b_edges[:-1])
+def _galactic_component(path: Path, index: float, scale: float, emin: float, emax: float) -> DiffuseComponent:
+    """The cube integrated over the band, as 2° blocks (rates) that sample 0.125° pixels (positions)."""
+    cube = load_galactic_cube(path, emin, emax, scale)
+    l_mid = 0.5 * (cube.l_edges[1:] + cube.l_edges[:-1])
+    b_mid = 0.5 * (cube.b_edges[1:] + cube.b_edges[:-1])
     ll, bb = np.meshgrid(l_mid, b_mid)
     ra, dec = geometry.galactic_to_equatorial(ll.ravel(), bb.ravel())
-    sin_b = portable.sin(np.radians(b_edges))
-    solid = np.outer(np.diff(sin_b), np.radians(np.diff(l_edges))).ravel()
     return DiffuseComponent(
         "galactic",
         geometry.radec_to_vector(ra, dec),
-        solid,
-        grid.astype(np.float64).ravel() * scale,
+        cube.block_solid_angle,
+        cube.block_intensity,
         index,
-        l_edges,
-        b_edges,
+        cube,
     )

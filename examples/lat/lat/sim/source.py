@@ -94,21 +94,14 @@ class SkySource(Source):
     def _diffuse_directions(self, component_index: int, weights: np.ndarray, n: int) -> np.ndarray:
         component = self._sky.diffuse[component_index]
         pixel = self._rng.choice(len(weights), size=n, p=weights / weights.sum())
-        if component.l_edges is None or component.b_edges is None:
+        if component.cube is None:
             # isotropic points: jitter around the lattice point by up to a pixel radius
             radius = math.sqrt(component.solid_angle[0] / math.pi)
             from lat.sim.response import rotate_away
 
             angle = radius * np.sqrt(self._rng.random(n))
             return rotate_away(component.vectors[pixel], angle, self._rng.uniform(0, 2 * math.pi, n))
-        n_l = len(component.l_edges) - 1
-        row, col = np.divmod(pixel, n_l)
-        l_deg = self._rng.uniform(component.l_edges[col], component.l_edges[col + 1])
-        sin_lo, sin_hi = (
-            portable.sin(np.radians(component.b_edges[row])),
-            portable.sin(np.radians(component.b_edges[row + 1])),
-        )
-        b_deg = np.degrees(portable.arcsin(self._rng.uniform(sin_lo, sin_hi)))
+        l_deg, b_deg = component.cube.sample(pixel, self._rng)  # a 0.125° pixel inside the 2° block
         ra, dec = geometry.galactic_to_equatorial(l_deg, b_deg)
         return geometry.radec_to_vector(ra, dec)
 
