@@ -81,7 +81,8 @@ def _orbit_frame(met: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     met = np.atleast_1d(np.asarray(met, dtype=np.float64))
     node = 2 * math.pi * (0.3 - met / NODE_PRECESSION_PERIOD_S)
     phase = 2 * math.pi * met / ORBIT_PERIOD_S
-    (sin_node, sin_p), (cos_node, cos_p) = portable.sincos(np.stack([node, phase]))
+    sin_node, cos_node = portable.sincos(node)
+    sin_p, cos_p = portable.sincos(phase)
     # ascending-node direction and the in-plane direction 90 deg ahead of it
     node_vec = np.stack([cos_node, sin_node, np.zeros_like(node)], axis=-1)
     ahead_vec = np.stack(
@@ -170,8 +171,8 @@ EQUATORIAL_TO_GALACTIC = np.array(
 
 
 def radec_to_vector(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-    angles = np.stack(np.broadcast_arrays(np.radians(ra_deg), np.radians(dec_deg)))
-    (sin_ra, sin_dec), (cos_ra, cos_dec) = portable.sincos(angles)
+    sin_ra, cos_ra = portable.sincos(np.radians(ra_deg))
+    sin_dec, cos_dec = portable.sincos(np.radians(dec_deg))
     return np.stack([cos_dec * cos_ra, cos_dec * sin_ra, sin_dec], axis=-1)
 
 

@@ -101,10 +101,11 @@ _ATAN_HI = np.array([hi for hi, _ in _ATAN_TABLE])
 _ATAN_LO = np.array([lo for _, lo in _ATAN_TABLE])
 _ATAN_HI.flags.writeable = False
 _ATAN_LO.flags.writeable = False
-# Taylor coefficients, each the double nearest the exact rational (int / int rounds correctly).
-_SIN_COEFFICIENTS = tuple((-1) ** n / math.factorial(2 * n + 1) for n in range(1, 9))  # r**3 .. r**17
-_COS_COEFFICIENTS = tuple((-1) ** n / math.factorial(2 * n) for n in range(2, 10))  # r**4 .. r**18
-_ATAN_COEFFICIENTS = tuple((-1) ** n / (2 * n + 1) for n in range(1, 8))  # u**3 .. u**15
+# Taylor coefficients, highest degree first, each the double nearest the exact rational (int / int
+# rounds correctly).
+_SIN_COEFFICIENTS = tuple((-1) ** n / math.factorial(2 * n + 1) for n in range(8, 0, -1))  # r**17 .. r**3
+_COS_COEFFICIENTS = tuple((-1) ** n / math.factorial(2 * n) for n in range(9, 1, -1))  # r**18 .. r**4
+_ATAN_COEFFICIENTS = tuple((-1) ** n / (2 * n + 1) for n in range(7, 0, -1))  # u**15 .. u**3
 _SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
 # Dekker products need |operands| well inside the exponent range; outside, tails are dropped.
 _DEKKER_MIN, _DEKKER_MAX = 2.0**-500, 2.0**500
@@ -122,25 +123,25 @@ def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
     return total, (a - (total - b_virtual)) + (b - b_virtual)
 
 
-def _split(a: Any) -> tuple[Any, Any]:
-    scaled = _SPLITTER * a
-    high = scaled - (scaled - a)
-    return high, a - high
-
-
 def _two_product(a: Any, b: Any) -> tuple[Any, Any]:
-    """``a * b`` as the rounded product and its exact rounding error (Dekker, no FMA)."""
+    """``a * b`` as the rounded product and its exact rounding error (Dekker, no FMA; Veltkamp's
+    split of each factor into two 26-bit halves)."""
     product = a * b
-    a_high, a_low = _split(a)
-    b_high, b_low = _split(b)
+    scaled = _SPLITTER * a
+    a_high = scaled - (scaled - a)
+    a_low = a - a_high
+    scaled = _SPLITTER * b
+    b_high = scaled - (scaled - b)
+    b_low = b - b_high
     error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
     return product, error
 
 
 def _horner(z: Any, coefficients: tuple[float, ...]) -> Any:
-    """``c0 + z (c1 + z (c2 + ...))``, one rounded multiply and one rounded add per step."""
-    accumulator = coefficients[-1]
-    for coefficient in reversed(coefficients[:-1]):
+    """``c0 + z (c1 + z (c2 + ...))`` for coefficients given highest degree first: one rounded
+    multiply and one rounded add per step."""
+    accumulator = coefficients[0]
+    for coefficient in coefficients[1:]:
         accumulator = accumulator * z
         accumulator = accumulator + coefficient
     return accumulator
@@ -379,22 +380,26 @@ def _hypot_vector(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _apply(scalar: Callable[..., Any], vector: Callable[..., Any], outputs: int, *args: ArrayLike) -> Any:
     """Run ``scalar`` element by element on small inputs and ``vector`` on large ones (the same
     operations, so the same bits); scalar inputs give numpy scalars, like numpy's ufuncs."""
-    if all(isinstance(arg, float) for arg in args):  # Python floats and numpy float64 scalars
-        value = scalar(*map(float, args))
-        return tuple(map(np.float64, value)) if outputs > 1 else np.float64(value)
+    if isinstance(args[0], float) and all(isinstance(arg, float) for arg in args[1:]):
+        return _numpy_scalars(scalar(*map(float, args)), outputs)  # Python floats, numpy float64
     arrays = [np.asarray(arg, dtype=np.float64) for arg in args]
     if len(arrays) > 1 and any(array.shape != arrays[0].shape for array in arrays):
         arrays = np.broadcast_arrays(*arrays)
     shape = arrays[0].shape
-    if arrays[0].size <= _SCALAR_LOOP_MAX:
-        values = list(map(scalar, *(array.ravel().tolist() for array in arrays)))
-        columns = [[value[i] for value in values] for i in range(outputs)] if outputs > 1 else [values]
-        results = [np.array(column, dtype=np.float64).reshape(shape)[()] for column in columns]
-    else:
-        with np.errstate(all="ignore"):  # the discarded lanes (nan, inf, out of domain) may warn
-            computed = vector(*arrays)
-        results = [result[()] for result in (computed if outputs > 1 else [computed])]
-    return tuple(results) if outputs > 1 else results[0]
+    if not shape:
+        return _numpy_scalars(scalar(*map(float, arrays)), outputs)
+    if 0 < arrays[0].size <= _SCALAR_LOOP_MAX:
+        values = np.array(list(map(scalar, *(array.ravel().tolist() for array in arrays))))
+        columns = values.T if outputs > 1 else values[None]  # (outputs, size)
+        if len(shape) > 1:
+            columns = columns.reshape((outputs, *shape))
+        return tuple(columns) if outputs > 1 else columns[0]
+    with np.errstate(all="ignore"):  # the discarded lanes (nan, inf, out of domain) may warn
+        return vector(*arrays)
+
+
+def _numpy_scalars(value: Any, outputs: int) -> Any:
+    return tuple(map(np.float64, value)) if outputs > 1 else np.float64(value)
 
 
 def sincos(x: ArrayLike) -> tuple[Any, Any]:

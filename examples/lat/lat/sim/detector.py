@@ -64,7 +64,8 @@ class TrackerSim(Producer):
             first_layer = int(truth["convLayer"])
             back = first_layer >= geometry.TKR_FRONT_LAYERS
             theta, phi = math.radians(float(truth["theta"])), math.radians(float(truth["phi"]))
-            (sin_theta, sin_phi), (cos_theta, cos_phi) = portable.sincos(np.array([theta, phi]))
+            sin_theta, cos_theta = portable.sincos(theta)
+            sin_phi, cos_phi = portable.sincos(phi)
             true_dir = np.array([[sin_theta * cos_phi, sin_theta * sin_phi, cos_theta]])
             sigma = float(self._psf.sigma_rad(energy, back))
             angle = sigma * math.sqrt(-2.0 * math.log(1.0 - rng.random()))

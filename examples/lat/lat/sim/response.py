@@ -110,9 +110,9 @@ def rotate_away(direction: np.ndarray, angle: np.ndarray, azimuth: np.ndarray) -
     u = np.cross(d, helper)
     u /= np.linalg.norm(u, axis=1)[:, None]
     v = np.cross(d, u)
-    (sin_a, sin_az), (cos_a, cos_az) = portable.sincos(np.stack([angle, azimuth]))
-    sin_a, sin_az, cos_a, cos_az = sin_a[:, None], sin_az[:, None], cos_a[:, None], cos_az[:, None]
-    return cos_a * d + sin_a * (cos_az * u + sin_az * v)
+    sin_a, cos_a = portable.sincos(angle)
+    sin_az, cos_az = portable.sincos(azimuth)
+    return cos_a[:, None] * d + sin_a[:, None] * (cos_az[:, None] * u + sin_az[:, None] * v)
 
 
 def erf(x: np.ndarray) -> np.ndarray:

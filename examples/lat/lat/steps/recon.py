@@ -265,7 +265,8 @@ class AstroRecon(Producer):
         }
         if int(track["status"]) == 1:
             theta, phi = math.radians(float(track["theta"])), math.radians(float(track["phi"]))
-            (sin_theta, sin_phi), (cos_theta, cos_phi) = portable.sincos(np.array([theta, phi]))
+            sin_theta, cos_theta = portable.sincos(theta)
+            sin_phi, cos_phi = portable.sincos(phi)
             local = np.array([[sin_theta * cos_phi, sin_theta * sin_phi, cos_theta]])
             sky = geometry.instrument_to_celestial(local, np.array([met]))
             ra, dec = geometry.vector_to_radec(sky[0])
