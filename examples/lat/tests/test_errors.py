@@ -120,3 +120,23 @@ def test_not_an_ldf_file(tmp_path: Path) -> None:
 def test_unknown_shipped_config(tmp_path: Path) -> None:
     result = run_cli(["dgi"], tmp_path)
     assert result.returncode == 2 and "neither a file nor a shipped configuration" in result.stderr
+
+
+def test_several_chunks_into_one_raw_file_is_a_config_error(tmp_path: Path) -> None:
+    """simulate writes one raw file per chunk: a file name without {subrun} is named, not a traceback."""
+    argv = [
+        "simulate",
+        "-n",
+        "40",
+        "--set",
+        "source.eventsPerSubRun=20",
+        "-o",
+        "raw=raw.ldf",
+        "-o",
+        "truth=mc.root",
+    ]
+    result = run_cli(argv, tmp_path)
+    assert result.returncode == 2
+    assert "fileName" in result.stderr and "{subrun}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.ldf")) and not list(tmp_path.glob("*.root"))

@@ -187,10 +187,19 @@ class LdfOutput(OutputModule):
         self._file: BinaryIO | None = None
         self._key: tuple[int, int] | None = None
         self._header: LdfHeader | None = None
+        self._names: set[str] = set()
 
     def _open(self, event: Event, met: float) -> None:
         self._close()
-        name = self.params["fileName"].format(run=event.run, subrun=event.subrun)
+        pattern = self.params["fileName"]
+        name = pattern.format(run=event.run, subrun=event.subrun)
+        if name in self._names:  # a second chunk (SubRun) into the same file
+            raise self.config_error(
+                "fileName",
+                f"this job writes several chunks (SubRuns) but '{pattern}' names one file; "
+                "put {subrun} in it, e.g. -o raw=raw_{subrun}.ldf",
+            )
+        self._names.add(name)
         path = self.context.outputs.stage(name)
         self._file = open(path, "wb")  # noqa: SIM115 (closed when the SubRun ends)
         self._file.write(b"\0" * HEADER.size)
