@@ -56,23 +56,15 @@ def test_release_image_matches_native_byte_for_byte(native_products: dict[str, s
     assert in_podman == native_products
 
 
-def test_legacy_bullseye_image_matches_native(
-    native_products: dict[str, str], native_dir: Path, tmp_path: Path
+def test_legacy_bullseye_image_matches_native_byte_for_byte(
+    native_products: dict[str, str], tmp_path: Path
 ) -> None:
-    """On bullseye (glibc 2.31) float64 sin/cos/atan2 differ from bookworm's in the last bit, in the MC
-    truth directions and recon sky coordinates; everything else is byte-identical, and those two
-    agree to 1e-12 relative (examples/lat/README.md lists the fields)."""
+    """bullseye's glibc 2.31 and bookworm's 2.36 round asin/acos/atan2/hypot differently in the last bit;
+    the example takes its trigonometry from lat.framework.portable (no libm), so every file is the same
+    (examples/lat/README.md)."""
     legacy = _chain("podman", tmp_path / "legacy", image="lat/legacy")
-    exact = {name for name in native_products if name.split("/")[0] in ("raw", "digi", "merit", "ft1")}
-    assert {name: legacy[name] for name in exact} == {name: native_products[name] for name in exact}
-    for product in ("mc", "recon"):
-        strict = hepstack(
-            "verify", str(native_dir / product), str(tmp_path / "legacy" / product), check=False
-        )
-        close = hepstack(
-            "verify", "--rtol", "1e-12", str(native_dir / product), str(tmp_path / "legacy" / product)
-        )
-        assert strict.returncode in (0, 1) and close.returncode == 0, close.stdout
+    assert len(native_products) >= 20
+    assert legacy == native_products
 
 
 def test_slim_digi_image_runs_digi_but_has_no_simulation(example_images: dict[str, str]) -> None:
