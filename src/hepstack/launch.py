@@ -72,7 +72,7 @@ def run(
         tty=sys.stdin.isatty() and sys.stdout.isatty(),
         context=context,
     )
-    exec_run(runtime_name, request, context, print_only=print_only)
+    exec_run(chosen, request, context, print_only=print_only)
 
 
 def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[dict[str, str], list[str]]:
@@ -164,11 +164,10 @@ def build_request(
     )
 
 
-def exec_run(runtime_name: str, request: RunRequest, context: Context, *, print_only: bool) -> None:
+def exec_run(runtime: Runtime, request: RunRequest, context: Context, *, print_only: bool) -> None:
     """Replace this process with the runtime's command (or print it)."""
     from hepstack.runtimes import shell_line
 
-    runtime = get_runtime(runtime_name)
     request = runtime.prepare(request, context)  # so --print shows what would really run (ch-run's tree)
     argv = runtime.argv(request)
     if print_only:
