@@ -140,3 +140,11 @@ def test_several_chunks_into_one_raw_file_is_a_config_error(tmp_path: Path) -> N
     assert "fileName" in result.stderr and "{subrun}" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.ldf")) and not list(tmp_path.glob("*.root"))
+
+
+def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    """The disk (here a directory that cannot exist), not the configuration: exit 1, a message, no file."""
+    result = run_cli(["artstudy", "-q", "-n", "2", "-o", "/proc/no-such-dir/out.root"], tmp_path)
+    assert result.returncode == 1
+    assert "lat-run: error: /proc/no-such-dir" in result.stderr and "no output was kept" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -107,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"lat-run: hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the disk, not the configuration: a full disk, an unwritable directory
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"lat-run: error: {where}{exc.strerror or exc}; no output was kept", file=sys.stderr)
+        return 1
     if args.timing_db:
         write_job_report(Path(f"{args.timing_db}.job.json"))
     written = ", ".join(f"{label}: {n}" for label, n in report.written.items())
