@@ -126,6 +126,33 @@ def test_outputs_verified_and_checksummed(summary: dict[str, Any]) -> None:
     assert len(set(checksums["native"])) == 3  # each repetition its own seed
 
 
+def test_outputs_are_deleted_once_verified_but_timing_databases_stay(
+    summary: dict[str, Any], study_run: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
+    assert summary["run_info"]["outputs_kept"] is False
+    runs = study_run[1] / "runs" / "sorter"
+    assert not list(runs.glob("*/rep*/result.txt"))  # verified and checksummed above, then deleted
+    assert len(list(runs.glob("*/rep*/timing.db"))) == 9
+    assert len(list(runs.glob("*/warmup1/result.txt"))) == 3  # warm-up runs are left alone
+
+
+def test_keep_outputs_keeps_them(tmp_path: Path) -> None:
+    study = write_study(
+        tmp_path / "study.yaml",
+        [{"name": "native", "runtime": "native"}, {"name": "again", "runtime": "native"}],
+        repetitions=2,
+        events=10,
+    )
+    result = run_cli(
+        "bench", str(study), "--keep-outputs", "--output", str(tmp_path / "report"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "report" / "runs" / "sorter").glob("*/rep*/result.txt"))) == 4
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["run_info"]["outputs_kept"] is True
+    assert summary["arms"]["again"]["workloads"]["sorter"]["verify"]["equal"] is True
+
+
 def test_summary_json_run_host_and_resources(summary: dict[str, Any]) -> None:
     assert {"study", "start_utc", "end_utc", "hepstack_version", "repetitions"} <= set(summary["run_info"])
     assert {"hostname", "cpu_model", "logical_cores", "memory_bytes", "kernel", "os"} <= set(summary["host"])
@@ -160,7 +187,7 @@ def test_report_files(study_run: tuple[subprocess.CompletedProcess[str], Path]) 
     for png in report.glob("*.png"):
         with Image.open(png) as image:
             image.verify()
-    assert (report / "runs" / "sorter" / "native-slow" / "rep03" / "result.txt").is_file()
+    assert (report / "runs" / "sorter" / "native-slow" / "rep03" / "timing.db").is_file()
 
 
 def test_failing_workload_names_arm_command_and_stderr(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hepstack.bench.runner import RunRecord, StudyRun
+from hepstack.bench.study import Workload
 
 SHOWN_DIFFERENCES = 5
 
@@ -74,15 +75,36 @@ def verify_study(study_run: StudyRun, baseline: str) -> list[Verdict]:
     """Every non-baseline arm's outputs against the baseline's; workloads without `outputs` are skipped."""
     verdicts: list[Verdict] = []
     for workload in study_run.study.spec.workloads:
-        if not workload.outputs:
-            continue
-        reference = {run.repetition: run for run in study_run.repetitions(baseline, workload.name)}
-        for arm in study_run.setups:
-            if arm == baseline:
-                continue
-            for run in study_run.repetitions(arm, workload.name):
-                verdicts.append(_compare(reference[run.repetition], run, workload.outputs))
-    return verdicts
+        repetitions = sorted({run.repetition for run in study_run.repetitions(baseline, workload.name)})
+        for repetition in repetitions:
+            verdicts.extend(
+                round_verdicts(study_run.round(workload.name, repetition), baseline, workload.outputs)
+            )
+    return sorted(verdicts, key=lambda v: (v.workload, list(study_run.setups).index(v.arm), v.repetition))
+
+
+def round_verdicts(runs: dict[str, RunRecord], baseline: str, globs: list[str]) -> list[Verdict]:
+    """One round (every arm's run of one workload and repetition): each arm against the baseline's run."""
+    if not globs or baseline not in runs:
+        return []
+    return [_compare(runs[baseline], run, globs) for arm, run in runs.items() if arm != baseline]
+
+
+def settle_round(study_run: StudyRun, workload: Workload, repetition: int, *, keep_outputs: bool) -> None:
+    """After a round: record every run's output checksums and verdict, then delete its output files.
+
+    Outputs are kept only with ``keep_outputs``: the art exercise writes ~155 MB per run, so a 40-round
+    study of five arms would otherwise leave 31 GB behind (it filled this machine's disk). Timing
+    databases and job reports always stay; warm-up runs are not touched.
+    """
+    runs = study_run.round(workload.name, repetition)
+    for arm, run in runs.items():
+        study_run.checksums[(arm, workload.name, repetition)] = checksums(run, workload.outputs)
+    study_run.verdicts.extend(round_verdicts(runs, study_run.study.spec.baseline_arm, workload.outputs))
+    if not keep_outputs:
+        for run in runs.values():
+            for path in output_files(run, workload.outputs).values():
+                path.unlink(missing_ok=True)
 
 
 def _compare(reference: RunRecord, run: RunRecord, globs: list[str]) -> Verdict:

@@ -24,11 +24,13 @@ from hepstack.bench.study import Arm, Study, Workload
 from hepstack.errors import HepstackError
 
 if TYPE_CHECKING:
+    from hepstack.bench.outputs import Verdict
     from hepstack.context import Context
     from hepstack.launch import ResolvedImage
     from hepstack.runtimes import Bind, Runtime
 
 Progress = Callable[[str], None]
+RoundDone = Callable[["StudyRun", Workload, int], None]  # after every arm ran one workload's repetition
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,28 @@ class StudyRun:
     finished: datetime | None = None
     runs: list[RunRecord] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)  # filled round by round (bench/outputs.py)
+    checksums: dict[tuple[str, str, int], dict[str, str]] = field(
+        default_factory=dict
+    )  # (arm, workload, rep)
 
     def repetitions(self, arm: str, workload: str) -> list[RunRecord]:
         return [run for run in self.runs if run.arm == arm and run.workload == workload]
 
+    def round(self, workload: str, repetition: int) -> dict[str, RunRecord]:
+        """Every arm's run of ``workload`` in ``repetition``, by arm."""
+        return {
+            run.arm: run for run in self.runs if run.workload == workload and run.repetition == repetition
+        }
 
-def run_study(study: Study, output_dir: Path, context: Context, progress: Progress) -> StudyRun:
-    """Execute every run of ``study`` into ``output_dir``/runs; raise on the first failing run."""
+
+def run_study(
+    study: Study, output_dir: Path, context: Context, progress: Progress, on_round: RoundDone | None = None
+) -> StudyRun:
+    """Execute every run of ``study`` into ``output_dir``/runs; raise on the first failing run.
+
+    ``on_round`` is called after each round (every arm ran one workload's repetition).
+    """
     result = StudyRun(study, output_dir, arm_setups(study, context), started=datetime.now(UTC))
     spec = study.spec
     for round_index in range(1, spec.warmup + 1):
@@ -109,6 +126,8 @@ def run_study(study: Study, output_dir: Path, context: Context, progress: Progre
                     f"[{len(result.runs):>{len(str(total))}}/{total}] {name:<14} {workload.name}  "
                     f"rep {repetition}/{spec.repetitions}  {run.measured.resources.wall_s:.2f} s"
                 )
+            if on_round is not None:
+                on_round(result, workload, repetition)
     result.finished = datetime.now(UTC)
     return result
 

@@ -29,14 +29,23 @@ def study_report(
     arms: list[str] | None,
     context: Context,
     progress: Progress,
+    keep_outputs: bool = False,
 ) -> tuple[BenchReport, Path]:
-    """Load and run the study, verify outputs, analyse; return the report and its directory."""
-    from hepstack.bench.outputs import verify_study
+    """Load and run the study, verify outputs round by round, analyse; return the report and its directory."""
+    from hepstack.bench.outputs import settle_round
 
     study = with_overrides(load_study(study_path), events=events, repetitions=repetitions, arms=arms)
     directory = prepare_output(output, f"bench-{study.name}-{utc_stamp(datetime.now(UTC))}")
     progress(f"study {study.name}: {', '.join(a.name for a in study.spec.arms)}; output in {directory}")
-    run = run_study(study, directory, context, progress)
+    run = run_study(
+        study,
+        directory,
+        context,
+        progress,
+        on_round=lambda done, workload, repetition: settle_round(
+            done, workload, repetition, keep_outputs=keep_outputs
+        ),
+    )
     baseline = study.spec.baseline_arm
     timings: Timings = {
         arm: {
@@ -52,19 +61,21 @@ def study_report(
         run_info=_run_info(run),
         host=host_info(),
         arm_info={name: _arm_info(run, setup) for name, setup in run.setups.items()},
-        verdicts=verify_study(run, baseline),
+        verdicts=sorted(
+            run.verdicts, key=lambda v: (v.workload, list(run.setups).index(v.arm), v.repetition)
+        ),
     )
+    report.run_info["outputs_kept"] = keep_outputs
     for workload in study.spec.workloads:
         for arm, setup in run.setups.items():
             report.runs[(arm, workload.name)] = [
-                _run_json(record, setup, workload.outputs) for record in run.repetitions(arm, workload.name)
+                _run_json(record, setup, run.checksums.get((arm, workload.name, record.repetition), {}))
+                for record in run.repetitions(arm, workload.name)
             ]
     return report, directory
 
 
-def _run_json(record: RunRecord, setup: ArmSetup, outputs: list[str]) -> dict[str, object]:
-    from hepstack.bench.outputs import checksums
-
+def _run_json(record: RunRecord, setup: ArmSetup, output_sha256: dict[str, str]) -> dict[str, object]:
     return {
         "repetition": record.repetition,
         "output_dir": str(record.output_dir),
@@ -73,7 +84,7 @@ def _run_json(record: RunRecord, setup: ArmSetup, outputs: list[str]) -> dict[st
         "resources_from": "job report" if record.job_report else _rusage_scope(setup),
         "rusage": record.measured.resources.to_json(),
         "job_report": None if record.job_report is None else record.job_report.to_json(),
-        "output_sha256": checksums(record, outputs),
+        "output_sha256": output_sha256,
     }
 
 

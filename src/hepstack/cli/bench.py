@@ -65,6 +65,14 @@ def run(
     arms: Annotated[
         str | None, typer.Option(help="Only these arms, comma-separated (the baseline must be one).")
     ] = None,
+    keep_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--keep-outputs",
+            help="Keep every run's output files (default: deleted once verified and checksummed; "
+            "timing databases stay).",
+        ),
+    ] = False,
 ) -> None:
     """Run STUDY: warm-up, start latency, interleaved measured runs, output verification, report.
 
@@ -84,6 +92,7 @@ def run(
         arms=chosen,
         context=Context.from_environment(),
         progress=lambda line: progress_console.print(f"bench: {line}", highlight=False, markup=False),
+        keep_outputs=keep_outputs,
     )
     page = write_report(report, directory, per_module)
     _show(report, per_module, page)
