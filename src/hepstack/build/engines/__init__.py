@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hepstack.build.engines.base import BuildRequest, Engine, ImageInfo
-from hepstack.build.engines.docker import DockerEngine, docker_binary
+from hepstack.build.engines.docker import DockerEngine
 from hepstack.build.engines.podman import PodmanEngine
 from hepstack.errors import UnknownName
 
@@ -24,6 +24,5 @@ __all__ = [
     "Engine",
     "ImageInfo",
     "PodmanEngine",
-    "docker_binary",
     "get_engine",
 ]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from hepstack import proc
 from hepstack.build.engines.base import BuildRequest, Engine
 
-docker_binary = proc.docker_binary  # where it was first defined; hepstack.proc owns it now
-
 
 class DockerEngine(Engine):
     name = "docker"
@@ -14,7 +12,7 @@ class DockerEngine(Engine):
     install_hint = proc.DOCKER_INSTALL_HINT
 
     def binary(self) -> str:
-        return docker_binary()
+        return proc.docker_binary()
 
     def has_image(self, reference: str) -> bool:
         # `hepstack run --runtime docker` asks this on every run of an image podman built. Starting the
