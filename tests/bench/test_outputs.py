@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hepstack.bench.analysis import analyze
 from hepstack.bench.execute import Measured, Resources
-from hepstack.bench.outputs import Verdict, checksums, verify_study
+from hepstack.bench.outputs import Verdict, checksums, round_verdicts
 from hepstack.bench.report import BenchReport, verdict_lines
 from hepstack.bench.runner import ArmSetup, RunRecord, StudyRun
 from hepstack.bench.study import Arm, Study, StudySpec, Workload
@@ -47,7 +47,7 @@ def test_equal_outputs_and_the_timing_db_is_never_compared(tmp_path: Path) -> No
     same = {"result.txt": "1 2 3\n", "sub/hits.dat": "x"}
     run = _study_run(tmp_path, {"native": same, "docker": same})
 
-    (verdict,) = verify_study(run, "native")
+    (verdict,) = round_verdicts(run.round("w", 1), "native", run.study.spec.workloads[0].outputs)
 
     assert verdict.equal
     assert verdict.files_compared == ["result.txt", "sub/hits.dat"]  # not timing.db nor its job report
@@ -62,7 +62,7 @@ def test_differences_are_counted_and_shown(tmp_path: Path) -> None:
         },
     )
 
-    (verdict,) = verify_study(run, "native")
+    (verdict,) = round_verdicts(run.round("w", 1), "native", run.study.spec.workloads[0].outputs)
     lines = verdict_lines(_report(run, [verdict]))
 
     assert not verdict.equal
@@ -75,7 +75,7 @@ def test_differences_are_counted_and_shown(tmp_path: Path) -> None:
 def test_globs_matching_nothing_are_not_called_equal(tmp_path: Path) -> None:
     run = _study_run(tmp_path, {"native": {"out.root": "r"}, "docker": {"out.root": "r"}})
 
-    (verdict,) = verify_study(run, "native")
+    (verdict,) = round_verdicts(run.round("w", 1), "native", run.study.spec.workloads[0].outputs)
 
     assert not verdict.checked and not verdict.equal
     assert verdict_lines(_report(run, [verdict])) == [

@@ -71,18 +71,6 @@ def checksums(run: RunRecord, globs: list[str]) -> dict[str, str]:
     return {name: _sha256(path) for name, path in output_files(run, globs).items()}
 
 
-def verify_study(study_run: StudyRun, baseline: str) -> list[Verdict]:
-    """Every non-baseline arm's outputs against the baseline's; workloads without `outputs` are skipped."""
-    verdicts: list[Verdict] = []
-    for workload in study_run.study.spec.workloads:
-        repetitions = sorted({run.repetition for run in study_run.repetitions(baseline, workload.name)})
-        for repetition in repetitions:
-            verdicts.extend(
-                round_verdicts(study_run.round(workload.name, repetition), baseline, workload.outputs)
-            )
-    return sorted(verdicts, key=lambda v: (v.workload, list(study_run.setups).index(v.arm), v.repetition))
-
-
 def round_verdicts(runs: dict[str, RunRecord], baseline: str, globs: list[str]) -> list[Verdict]:
     """One round (every arm's run of one workload and repetition): each arm against the baseline's run."""
     if not globs or baseline not in runs:
@@ -135,8 +123,5 @@ def _keep(verdict: Verdict, difference: dict[str, object]) -> None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
