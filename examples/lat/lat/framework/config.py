@@ -124,6 +124,30 @@ def _path_labels(value: Any, file: str, key_path: str) -> list[str]:
     return list(value)
 
 
+TRIGGER_KINDS = ("producer", "filter")  # what a trigger path may hold
+END_KINDS = ("analyzer", "output")  # what an end path may hold
+
+
+def _path_modules(
+    value: Any,
+    file: str,
+    key_path: str,
+    modules: dict[str, ModuleSpec],
+    kinds: tuple[str, ...],
+    elsewhere: str,
+) -> list[str]:
+    """The labels of one path, each a known module of one of ``kinds`` (else: put it on ``elsewhere``)."""
+    labels = _path_labels(value, file, key_path)
+    for i, label in enumerate(labels):
+        spec = modules.get(label)
+        where = f"{key_path}[{i}]"
+        if spec is None:
+            raise ConfigError(file, where, f"unknown module label '{label}'" + did_you_mean(label, modules))
+        if spec.kind not in kinds:
+            raise ConfigError(file, where, f"'{label}' is a {spec.kind}; put it on {elsewhere}")
+    return labels
+
+
 def build_job_config(raw: dict[str, Any], file: str) -> JobConfig:
     """Validate a loaded configuration (after overrides) and resolve its module classes."""
     raw = copy.deepcopy(raw)
@@ -166,35 +190,18 @@ def build_job_config(raw: dict[str, Any], file: str) -> JobConfig:
 
     trigger_paths = []
     for name, value in _mapping(physics.get("paths"), file, "physics.paths").items():
-        labels = _path_labels(value, file, f"physics.paths.{name}")
-        for i, label in enumerate(labels):
-            spec = modules.get(label)
-            where = f"physics.paths.{name}[{i}]"
-            if spec is None:
-                raise ConfigError(
-                    file, where, f"unknown module label '{label}'" + did_you_mean(label, modules)
-                )
-            if spec.kind not in ("producer", "filter"):
-                raise ConfigError(file, where, f"'{label}' is a {spec.kind}; put it on an end path")
+        labels = _path_modules(value, file, f"physics.paths.{name}", modules, TRIGGER_KINDS, "an end path")
         trigger_paths.append((name, labels))
 
     if "end_paths" in physics:
         end_path: list[str] = []
         for name, value in _mapping(physics["end_paths"], file, "physics.end_paths").items():
-            labels = _path_labels(value, file, f"physics.end_paths.{name}")
-            for i, label in enumerate(labels):
-                spec = modules.get(label)
-                where = f"physics.end_paths.{name}[{i}]"
-                if spec is None:
-                    raise ConfigError(
-                        file, where, f"unknown module label '{label}'" + did_you_mean(label, modules)
-                    )
-                if spec.kind not in ("analyzer", "output"):
-                    raise ConfigError(file, where, f"'{label}' is a {spec.kind}; put it on a trigger path")
+            key = f"physics.end_paths.{name}"
+            for label in _path_modules(value, file, key, modules, END_KINDS, "a trigger path"):
                 if label not in end_path:
                     end_path.append(label)
     else:  # like art: without end_paths every analyzer and output module runs
-        end_path = [label for label, spec in modules.items() if spec.kind in ("analyzer", "output")]
+        end_path = [label for label, spec in modules.items() if spec.kind in END_KINDS]
 
     path_names = {name for name, _ in trigger_paths}
     for label in end_path:
