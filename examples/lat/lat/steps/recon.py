@@ -164,7 +164,8 @@ class TkrRecon(Producer):
         if len(np.unique(layer)) < self.params["minLayers"]:
             return None
         members = self._find_track(layer, pos, kick)
-        for _ in range(self.params["iterations"]):
+        iterations = self.params["iterations"]
+        for attempt in range(iterations + 1):  # fit, drop outliers, refit; the last fit drops nothing
             if len(members) < self.params["minLayers"]:
                 return None
             hit_layer, hit_pos = layer[members], pos[members]
@@ -172,16 +173,9 @@ class TkrRecon(Producer):
             sigma = self._hit_sigma((hit_layer - hit_layer[0]).astype(np.float64), kick)
             a, b, chi2, residuals, var_b = fit_line(z, hit_pos, sigma)
             good = np.abs(residuals / sigma) < self.params["outlierSigma"]
-            if good.all():
+            if good.all() or attempt == iterations:
                 break
             members = members[good]
-        else:
-            if len(members) < self.params["minLayers"]:
-                return None
-            hit_layer, hit_pos = layer[members], pos[members]
-            z = geometry.TKR_LAYER_Z_MM[hit_layer]
-            sigma = self._hit_sigma((hit_layer - hit_layer[0]).astype(np.float64), kick)
-            a, b, chi2, residuals, var_b = fit_line(z, hit_pos, sigma)
         return {
             "slope": b,
             "intercept": a,
