@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hepstack import dirs
+
 
 @dataclass(frozen=True)
 class Context:
@@ -26,8 +28,8 @@ class Context:
     @classmethod
     def from_environment(cls, environment: Mapping[str, str] | None = None) -> Context:
         environment = os.environ if environment is None else environment
-        data_dir = Path(environment.get("HEPSTACK_DATA_DIR") or xdg_dir("XDG_DATA_HOME", environment))
-        cache_dir = Path(environment.get("HEPSTACK_CACHE_DIR") or xdg_dir("XDG_CACHE_HOME", environment))
+        data_dir = Path(dirs.data_dir(environment))
+        cache_dir = Path(dirs.cache_dir(environment))
         from hepstack.catalog import catalog_path
 
         catalog = catalog_path(environment.get("HEPSTACK_CATALOG") or str(data_dir / "catalog.sqlite"))
@@ -38,17 +40,6 @@ class Context:
         return self.data_dir / "logs"
 
 
-_XDG_DEFAULTS = {"XDG_DATA_HOME": ".local/share", "XDG_CACHE_HOME": ".cache", "XDG_CONFIG_HOME": ".config"}
-
-
 def xdg_dir(variable: str, environment: Mapping[str, str] | None = None) -> Path:
-    """hepstack's directory under an XDG base directory (Linux only, like hepstack's runtimes).
-
-    The XDG Base Directory rules in three lines instead of platformdirs, whose import alone was
-    ~4 ms of every `hepstack run` (benchmarks/run_overhead.py): an absolute $VARIABLE, else ~/DEFAULT.
-    """
-    environment = os.environ if environment is None else environment
-    base = Path(environment.get(variable, ""))
-    if not base.is_absolute():
-        base = Path.home() / _XDG_DEFAULTS[variable]
-    return base / "hepstack"
+    """hepstack's directory under an XDG base directory (see :func:`hepstack.dirs.xdg_dir`)."""
+    return Path(dirs.xdg_dir(variable, os.environ if environment is None else environment))

@@ -7,7 +7,10 @@ A user mistake never surfaces as a traceback (``--debug`` shows one).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # typing and collections.abc: imports the fast path of `hepstack run` avoids
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class HepstackError(Exception):

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hepstack import launch_plan
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
@@ -57,11 +58,21 @@ def run(
     engine: str | None,
     print_only: bool,
 ) -> None:
-    """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry)."""
+    """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry).
+
+    Unless only printing, the resolved command is remembered (hepstack.launch_plan), so that the next
+    identical run execs it straight away.
+    """
     context = Context.from_environment()
+    key = launch_plan.plan_key(image_text, runtime_name, bind, env, workdir, engine)
     chosen = get_runtime(runtime_name)
     binds = [Bind.parse(text) for text in bind]
+    # signed before anything is read, so a change while resolving is seen by the next run
+    watched = launch_plan.signatures([str(context.catalog_path), launch_plan.PASSWD])
+    watched.update({item.source: launch_plan.MUST_EXIST for item in binds})
     resolved = resolve_image(image_text, context, engine=engine)
+    if resolved.spec_path is not None:
+        watched[resolved.spec_path] = launch_plan.signature(resolved.spec_path)
     request = build_request(
         runtime=chosen,
         image=resolved,
@@ -69,10 +80,10 @@ def run(
         binds=binds,
         env=parse_env(env),
         workdir=workdir,
-        tty=sys.stdin.isatty() and sys.stdout.isatty(),
+        tty=launch_plan.terminal_attached(),
         context=context,
     )
-    exec_run(chosen, request, context, print_only=print_only)
+    exec_run(chosen, request, context, print_only=print_only, plan=(key, watched))
 
 
 def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[dict[str, str], list[str]]:
@@ -164,8 +175,15 @@ def build_request(
     )
 
 
-def exec_run(runtime: Runtime, request: RunRequest, context: Context, *, print_only: bool) -> None:
-    """Replace this process with the runtime's command (or print it)."""
+def exec_run(
+    runtime: Runtime,
+    request: RunRequest,
+    context: Context,
+    *,
+    print_only: bool,
+    plan: tuple[str, dict[str, launch_plan.Signature]],
+) -> None:
+    """Replace this process with the runtime's command (or print it); remember it under ``plan``'s key."""
     from hepstack.runtimes import shell_line
 
     request = runtime.prepare(request, context)  # so --print shows what would really run (ch-run's tree)
@@ -173,8 +191,15 @@ def exec_run(runtime: Runtime, request: RunRequest, context: Context, *, print_o
     if print_only:
         print(shell_line(argv))
         return
+    process_env = runtime.process_env(request)
+    files = runtime.plan_files(request)
+    if files is not None:
+        key, watched = plan
+        launch_plan.remember(
+            key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}
+        )
     environment = dict(os.environ)
-    environment.update(runtime.process_env(request))
+    environment.update(process_env)
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -96,6 +96,13 @@ class RunRequest:
 
 def login_command(request: RunRequest) -> list[str]:
     """``/bin/sh -l -c 'exec env "$@"' hepstack K=V ... CMD ...``: profile first, explicit env last."""
+    check_command(request)
+    assignments = [f"{name}={value}" for name, value in request.env.items()]
+    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *assignments, *request.command]
+
+
+def check_command(request: RunRequest) -> None:
+    """A command, and not one that env(1) in the login wrapper would take for an assignment."""
     if not request.command:
         raise HepstackError("no command to run", hint="put the command after --, e.g. -- python3 -V")
     if "=" in request.command[0]:
@@ -103,8 +110,6 @@ def login_command(request: RunRequest) -> list[str]:
             f"the command {request.command[0]!r} looks like an assignment",
             hint="use --env NAME=VALUE for environment variables",
         )
-    assignments = [f"{name}={value}" for name, value in request.env.items()]
-    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *assignments, *request.command]
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,11 @@ class Runtime(ABC):
     def process_env(self, request: RunRequest) -> dict[str, str]:
         """Environment the runtime's own process needs (not the container's); default nothing."""
         return {}
+
+    def plan_files(self, request: RunRequest) -> list[str] | None:
+        """Files whose change must make `hepstack run` resolve ``request`` again, beyond those every run
+        watches (hepstack.launch_plan); None if its run cannot be remembered, the default."""
+        return None
 
     # --- batch jobs: a job script execs the runtime directly (no Python in the job) -------------------
 

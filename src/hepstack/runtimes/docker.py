@@ -34,6 +34,9 @@ class DockerRuntime(Runtime):
         ensure_in_engine("docker", request, context)
         return request
 
+    def plan_files(self, request: RunRequest) -> list[str] | None:
+        return [] if request.engine == "docker" else None  # else each run checks the copy is still there
+
     def availability(self) -> Availability:
         if proc.which("docker") is None and proc.which("/usr/bin/docker") is None:
             return Availability(False, f"'docker' not installed ({self.install_hint})")

@@ -10,7 +10,14 @@ import os
 import shlex
 
 from hepstack.errors import HepstackError
-from hepstack.runtimes.base import LOGIN_SCRIPT, WRAPPER_NAME, Availability, RunRequest, Runtime
+from hepstack.runtimes.base import (
+    LOGIN_SCRIPT,
+    WRAPPER_NAME,
+    Availability,
+    RunRequest,
+    Runtime,
+    check_command,
+)
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -41,9 +48,11 @@ class NativeRuntime(Runtime):
         argv += [f"{name}={value}" for name, value in request.image_env.items()]
         script = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles) + LOGIN_SCRIPT
         assignments = [f"{name}={value}" for name, value in request.env.items()]
-        if not request.command:
-            raise HepstackError("no command to run", hint="put the command after --, e.g. -- python3 -V")
+        check_command(request)
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
+
+    def plan_files(self, request: RunRequest) -> list[str] | None:
+        return []  # the layer spec the env came from is watched by hepstack.launch
 
     def availability(self) -> Availability:
         return Availability(True, "the host itself")

@@ -76,6 +76,9 @@ class PodmanRuntime(Runtime):
         ensure_in_engine("podman", request, context)
         return request
 
+    def plan_files(self, request: RunRequest) -> list[str] | None:
+        return [] if request.engine == "podman" else None  # else each run checks the copy is still there
+
     def availability(self) -> Availability:
         basic = super().availability()
         if not basic.works:
