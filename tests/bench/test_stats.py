@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepstack.bench.stats import Score, bootstrap_medians, estimate, score, summarize
+from hepstack.bench.stats import Score, bootstrap_medians, estimate, score, summarize, trimmed_mean
 
 
 def _draws(seed: int, scale: float = 1.0, reps: int = 4, events: int = 200) -> list[np.ndarray]:
@@ -32,7 +32,7 @@ def test_twice_as_slow_is_half_the_speed_and_significant() -> None:
     slow = estimate(_draws(11, scale=2.0), rng)
     assert baseline is not None and slow is not None
 
-    result = score(baseline, slow)
+    result = score(baseline, slow, rng)
 
     assert result is not None
     assert result.relative_speed == pytest.approx(0.5, rel=0.08)
@@ -45,7 +45,7 @@ def test_same_distribution_is_not_significant() -> None:
     baseline, same = estimate(_draws(20), rng), estimate(_draws(21), rng)
     assert baseline is not None and same is not None
 
-    result = score(baseline, same)
+    result = score(baseline, same, rng)
 
     assert result is not None
     assert result.low < 1 < result.high
@@ -85,23 +85,65 @@ def test_no_events_no_estimate() -> None:
     assert estimate([np.zeros(0)], np.random.default_rng(1)) is None
 
 
-def test_paired_resampling_cancels_drift_common_to_all_arms() -> None:
-    """Round-to-round drift hits both arms alike; resampling rounds jointly resolves a 2 % difference."""
-    rng = np.random.default_rng(5)
-    drift = rng.uniform(0.8, 1.25, size=8)  # one factor per round (interleaved arms share it)
+def _drifting_rounds(
+    seed: int, slowdown: float, rounds: int = 12
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Baseline and arm runs, one each per round, both slowed by that round's host drift (±25 %)."""
+    rng = np.random.default_rng(seed)
+    drift = rng.uniform(0.8, 1.25, size=rounds)
     base = [d * rng.lognormal(np.log(0.01), 0.05, 400) for d in drift]
-    slower = [1.02 * d * rng.lognormal(np.log(0.01), 0.05, 400) for d in drift]
+    arm = [slowdown * d * rng.lognormal(np.log(0.01), 0.05, 400) for d in drift]
+    return base, arm
 
-    def scored(seed_base: int, seed_arm: int) -> Score:
-        baseline = estimate(base, np.random.default_rng(seed_base))
-        arm = estimate(slower, np.random.default_rng(seed_arm))
-        assert baseline is not None and arm is not None
-        found = score(baseline, arm)
-        assert found is not None
-        return found
 
-    paired, independent = scored(9, 9), scored(9, 10)
-    assert paired.significant and paired.high < 1.0
-    assert 0.97 < paired.relative_speed < 0.99
-    assert not independent.significant  # the same data, drift counted as noise
-    assert paired.high - paired.low < (independent.high - independent.low) / 3
+def _scored(base: list[np.ndarray], arm: list[np.ndarray]) -> Score:
+    baseline, other = estimate(base, np.random.default_rng(9)), estimate(arm, np.random.default_rng(9))
+    assert baseline is not None and other is not None
+    found = score(baseline, other, np.random.default_rng(10))
+    assert found is not None
+    return found
+
+
+def test_round_ratios_cancel_drift_common_to_both_arms() -> None:
+    """Round-to-round drift hits both runs of a round alike; per-round ratios resolve a 2 % difference."""
+    found = _scored(*_drifting_rounds(5, slowdown=1.02))
+    assert found.method == "rounds"
+    assert found.significant and found.high < 1.0
+    assert 0.975 < found.relative_speed < 0.985
+    assert found.high - found.low < 0.01
+    pooled = np.percentile(
+        bootstrap_medians(_drifting_rounds(5, 1.0)[0], np.random.default_rng(3), 2000), [2.5, 97.5]
+    )
+    assert (pooled[1] - pooled[0]) / np.median(np.concatenate(_drifting_rounds(5, 1.0)[0])) > 0.05  # unpaired
+
+
+def test_one_arm_alone_in_a_slow_spell_does_not_fake_a_difference() -> None:
+    """A host episode slowing one run by 18 % (as measured on this VM) is trimmed, not averaged in."""
+    base, same = _drifting_rounds(6, slowdown=1.0)
+    same[4] = same[4] * 1.18
+    found = _scored(base, same)
+    assert found.low < 1 < found.high
+    assert abs(found.relative_speed - 1) < 0.005
+
+
+def test_two_rounds_fall_back_to_pooled_medians() -> None:
+    base, arm = _drifting_rounds(7, slowdown=2.0, rounds=2)
+    found = _scored(base, arm)
+    assert found.method == "events"
+    assert found.relative_speed == pytest.approx(0.5, rel=0.05)
+
+
+def test_rounds_pair_by_position_and_skip_a_round_without_events() -> None:
+    base, arm = _drifting_rounds(8, slowdown=1.5, rounds=5)
+    arm[2] = np.zeros(0)  # the module did not run in that round of the arm
+    baseline, other = estimate(base, np.random.default_rng(1)), estimate(arm, np.random.default_rng(1))
+    assert baseline is not None and other is not None
+    assert np.isnan(other.round_medians[2]) and len(other.repetition_medians) == 4
+    found = score(baseline, other, np.random.default_rng(2))
+    assert found is not None and found.method == "rounds"
+    assert found.relative_speed == pytest.approx(1 / 1.5, rel=0.01)
+
+
+def test_trimmed_mean_cuts_a_fifth_from_each_end() -> None:
+    values = np.array([[100.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, -50.0]])
+    assert trimmed_mean(values).tolist() == [4.5]  # 2 cut from each end of 10

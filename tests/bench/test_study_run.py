@@ -9,15 +9,18 @@ bootstrap interval reflects the event-to-event spread.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hepstack.bench.runner import round_order
 from tests.bench.helpers import run_cli, workload_command
 
 
@@ -99,17 +102,30 @@ def test_terminal_table_and_report_path(study_run: tuple[subprocess.CompletedPro
     assert result.stdout.rstrip().endswith(f"report: {report / 'report.html'}")
 
 
-def test_arms_interleaved_in_rotating_order_after_warm_up(
+def test_arms_interleaved_after_warm_up(
     study_run: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     progress = [line for line in study_run[0].stderr.splitlines() if line.startswith("bench: ")]
     order = [re.split(r"\s+", line)[2 if "[" in line else 3] for line in progress if " sorter " in line]
 
     warm_up = ["native", "native-copy", "native-slow"]
-    rotating = ["native", "native-copy", "native-slow", "native-copy", "native-slow", "native",
+    latin_square = ["native", "native-copy", "native-slow", "native-copy", "native-slow", "native",
                 "native-slow", "native", "native-copy"]  # fmt: skip
-    assert order == warm_up + rotating  # each arm in each slot once over the 3 repetitions
+    assert order == warm_up + latin_square  # each arm in each slot once over the 3 repetitions
     assert any("start latency" in line for line in progress)
+
+
+def test_round_order_balances_places_and_predecessors() -> None:
+    for count in (2, 3, 4, 5, 6):
+        arms = [f"arm{index}" for index in range(count)]
+        cycle = [round_order(arms, index) for index in range(count if count % 2 == 0 else 2 * count)]
+        places = Counter((arm, place) for order in cycle for place, arm in enumerate(order))
+        pairs = Counter(pair for order in cycle for pair in itertools.pairwise(order))
+        assert all(sorted(order) == arms for order in cycle)
+        assert len(set(places.values())) == 1, places  # each arm in each place equally often
+        assert len(pairs) == count * (count - 1) and len(set(pairs.values())) == 1, (
+            pairs
+        )  # and after each other
 
 
 def test_outputs_verified_and_checksummed(summary: dict[str, Any]) -> None:

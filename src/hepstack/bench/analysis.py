@@ -105,16 +105,21 @@ def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
     import numpy as np
 
     baseline: Estimate | None = None
+    empty = np.zeros(0)
     for arm in analysis.arms:
-        repetitions = [_times(row, db) for db in timings[arm].get(row.workload, [])]
-        present = [values for values in repetitions if values is not None]
+        per_round = [_times(row, db) for db in timings[arm].get(row.workload, [])]
         name = f"{row.workload}/{row.kind}/{row.name}"  # not the arm: paired across arms (see above)
         rng = np.random.default_rng([analysis.seed, zlib.crc32(name.encode())])
-        found = estimate(present, rng, analysis.resamples)
+        found = estimate(
+            [empty if values is None else values for values in per_round], rng, analysis.resamples
+        )
         if found is None:
             continue
         if arm == analysis.baseline:
             baseline = found
-        row.cells[arm] = Cell(
-            found, score(baseline, found) if baseline and arm != analysis.baseline else None
-        )
+        scored = None
+        if baseline is not None and arm != analysis.baseline:
+            scored = score(
+                baseline, found, np.random.default_rng([analysis.seed, zlib.crc32(name.encode()), 1])
+            )
+        row.cells[arm] = Cell(found, scored)

@@ -1,4 +1,4 @@
-"""Run a study: warm-up, start latency, then the measured runs interleaved in rotating order.
+"""Run a study: warm-up, start latency, then the measured runs interleaved in a carry-over-balanced order.
 
 Interleaving spreads slow drifts of the host (thermal throttling, a neighbour's job, page cache) over every
 arm alike instead of charging them to whichever arm ran last. Rotating the order each round puts every arm
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hepstack.bench.execute import Measured, Resources, read_job_report, run_measured, tail
 from hepstack.bench.study import Arm, Study, Workload
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 RoundDone = Callable[["StudyRun", Workload, int], None]  # after every arm ran one workload's repetition
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def run_study(
     total = spec.repetitions * len(spec.workloads) * len(result.setups)
     for repetition in range(1, spec.repetitions + 1):
         for workload in spec.workloads:
-            for setup in rotated(list(result.setups.values()), repetition - 1):
+            for setup in round_order(list(result.setups.values()), repetition - 1):
                 run = _run_workload(study, setup, workload, output_dir, f"rep{repetition:02d}", context)
                 name = setup.arm.name
                 result.runs.append(
@@ -132,12 +133,25 @@ def run_study(
     return result
 
 
-def rotated(items: list[ArmSetup], shift: int) -> list[ArmSetup]:
-    """``items`` starting at ``shift`` (mod its length): round r of a study runs the arms in this order."""
-    if not items:
+def round_order(items: list[Item], round_index: int) -> list[Item]:
+    """The arms in the order round ``round_index`` (from 0) runs them: a Williams design.
+
+    Its first len(items) rounds form a Latin square (each arm once in each place), and over a whole
+    cycle (len(items) rounds if even, twice that if odd) each arm follows each other arm equally often,
+    so what one run leaves behind (a warm page cache, a busy daemon) cannot pass for a difference between
+    two arms. A plain rotation (A B C, B C A, ...) has each arm always follow the same one: in the
+    30-round art study the A/A control always ran right after native.
+    """
+    count = len(items)
+    if count < 2:
         return items
-    shift %= len(items)
-    return items[shift:] + items[:shift]
+    base = [0]
+    for step in range(1, count):  # 0, 1, n-1, 2, n-2, ...
+        base.append((step + 1) // 2 if step % 2 else count - step // 2)
+    rows = [[(arm + shift) % count for arm in base] for shift in range(count)]
+    if count % 2:
+        rows += [row[::-1] for row in rows]
+    return [items[arm] for arm in rows[round_index % len(rows)]]
 
 
 def arm_setups(study: Study, context: Context) -> dict[str, ArmSetup]:

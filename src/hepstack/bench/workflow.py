@@ -192,8 +192,8 @@ def _run_info(run: StudyRun) -> dict[str, object]:
         "repetitions": spec.repetitions,
         "warmup": spec.warmup,
         "seed": spec.seed,
-        "schedule": "warm-up, start latency, then repetitions interleaved in rotating order "
-        "(A B C, B C A, C A B, ...)",
+        "schedule": "warm-up, start latency, then repetitions interleaved, the arm order of each round "
+        "from a Williams design (each arm in each place, and after each other arm, equally often)",
     }
 
 
