@@ -47,6 +47,7 @@ PLAN_ENVIRONMENT = (
     "SUDO_GID",
     "TERM",
 )
+KEPT_PLANS = 512  # per user; a pipeline running each step in its own directory writes one plan per step
 PASSWD = "/etc/passwd"  # the invoking user's name and home come from it
 MUST_EXIST = True  # a file signature meaning "exists, whatever its contents" (bind sources)
 
@@ -149,3 +150,19 @@ def remember(
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(partial)
+        return
+    _prune(os.path.dirname(path))
+
+
+def _prune(folder: str, keep: int = KEPT_PLANS) -> None:
+    """Keep the ``keep`` newest plans: the rest were written longest ago (resolving again is cheap)."""
+    import contextlib
+
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        plans = [entry for entry in entries if entry.name.endswith(".plan")]
+        if len(plans) <= keep:
+            return
+        plans.sort(key=lambda entry: entry.stat().st_mtime_ns)
+        for entry in plans[: len(plans) - keep]:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)

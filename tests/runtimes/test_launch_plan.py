@@ -111,6 +111,19 @@ def test_a_vanished_bind_source_is_reported_not_bound(state: Path) -> None:
     assert f"{source} does not exist" in result.stderr
 
 
+def test_old_plans_are_pruned(state: Path) -> None:
+    folder = state / "cache" / f"launch-{os.geteuid()}"
+    folder.mkdir(parents=True)
+    for index in range(launch_plan.KEPT_PLANS + 5):
+        old = folder / f"{index:08x}.plan"
+        old.write_bytes(b"")
+        os.utime(old, ns=(index * 10**9, index * 10**9))
+    assert run_native() == "real"  # writes its own plan, then prunes
+    kept = plans(state)
+    assert len(kept) == launch_plan.KEPT_PLANS
+    assert not (folder / "00000005.plan").exists() and (folder / "00000006.plan").exists()
+
+
 @pytest.mark.parametrize(
     "damage",
     [

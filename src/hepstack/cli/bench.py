@@ -103,7 +103,9 @@ def compare(
     pairs: Annotated[
         list[str],
         typer.Argument(
-            metavar="LABEL=TIMING.db...", help="Repeat a label to pool repetitions.", show_default=False
+            metavar="LABEL=TIMING.db...",
+            help="Repeat a label for repetitions; the n-th database of each label makes round n.",
+            show_default=False,
         ),
     ],
     baseline: Annotated[str | None, typer.Option(help="The reference label (default: the first).")] = None,
