@@ -9,8 +9,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -r "$here/requirements.txt"
-"$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "$here" 2>/dev/null \
-    || "$venv/bin/python" -m pip install -q --no-deps "$here"
+"$venv/bin/python" -m pip install -q --no-deps "$here"
 "$venv/bin/python" -m pip install -q pytest  # the example's own test runner (scripts/test.sh)
 # The Galactic diffuse cube (465 MB) is generated where it is installed, not shipped; the same bytes as in
 # the images (tools/make_diffuse_cube.py uses no libm). The source tree gets a link, for runs from it.

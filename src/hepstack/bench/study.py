@@ -31,11 +31,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hepstack.errors import HepstackError, SpecError
+from hepstack.names import ENV_NAME
 from hepstack.spec.source_map import SourceMap, load_yaml
 from hepstack.spec.validation import located_errors
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: What a workload's command may contain; ``{{`` and ``}}`` are literal braces.
 PLACEHOLDERS = {
     "events": "number of events",
@@ -116,10 +116,9 @@ class Arm(BaseModel):
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        import re
 
         for name in env:
-            if not re.match(ENV_NAME, name):
+            if not ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not a valid environment variable name")
         return env
 

@@ -6,7 +6,6 @@ A runtime's ``argv`` is pure (golden-tested); ``prepare`` does any I/O a runtime
 
 from __future__ import annotations
 
-import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -17,8 +16,7 @@ from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
-
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from hepstack.names import ENV_NAME
 
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the

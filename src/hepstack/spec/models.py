@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hepstack.names import ENV_NAME
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"  # one OCI repository path component
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
 _UNITS = {
