@@ -95,6 +95,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e "$here[dev]"
+# An editable install leaves compiling to the first import, which PYTHONDONTWRITEBYTECODE=1 turns into
+# every import: ~1 ms per module on each `hepstack run` (benchmarks/run_overhead.py). Compile once here.
+"$venv/bin/python" -m compileall -q "$here/src" >/dev/null
 bash "$here/examples/lat/install-native.sh"   # the example release, natively (the study's baseline)
 chmod -R a+rX "$venv" "$here"
 log "ready: $("$venv/bin/hepstack" --version)"

@@ -83,8 +83,9 @@ def speed_header(baseline: str) -> str:
 
 def legend(baseline: str) -> str:
     return (
-        f"Speed = median({baseline}) / median(arm), larger is faster; per-event seconds of all repetitions "
-        "pooled; [95 % bootstrap interval]; * = the interval excludes 1."
+        f"Time: median of per-event seconds, all repetitions pooled. Speed relative to {baseline}, larger "
+        f"is faster: median({baseline}) / median(arm) in each round, 20 % trimmed mean over rounds "
+        "(pooled medians if under 3 rounds); [95 % bootstrap interval]; * = the interval excludes 1."
     )
 
 
@@ -169,9 +170,11 @@ def summary_json(report: BenchReport) -> dict[str, object]:
         "baseline": analysis.baseline,
         "statistics": {
             "estimator": "median of per-event seconds, all repetitions pooled",
-            "relative_speed": f"median({analysis.baseline}) / median(arm); larger is faster",
-            "interval": "95 % percentile bootstrap; repetitions then events resampled with replacement, "
-            "each arm on its own",
+            "relative_speed": f"median({analysis.baseline}) / median(arm) of the two runs in each round, "
+            "geometric 20 % trimmed mean over rounds (method 'rounds'); with fewer than 3 rounds the ratio "
+            "of the pooled medians (method 'events'); larger is faster",
+            "interval": "95 % percentile bootstrap: over rounds (method 'rounds'), or over repetitions then "
+            "events inside them (method 'events'); every arm of a row draws the same resamples",
             "resamples": analysis.resamples,
             "seed": analysis.seed,
         },
