@@ -195,8 +195,14 @@ def exec_run(
     files = runtime.plan_files(request)
     if files is not None:
         key, watched = plan
+        holds: list[tuple[str, str]] = []
+        if request.cache_entry is not None:
+            from hepstack.registry.cache import use_files
+
+            use_lock, last_use = use_files(Path(request.cache_entry))
+            holds.append((str(use_lock), str(last_use)))
         launch_plan.remember(
-            key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}
+            key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}, holds
         )
     environment = dict(os.environ)
     environment.update(process_env)

@@ -11,15 +11,19 @@ runtime's command line up to the user's command and the runtime process's own va
 - the variables in :data:`PLAN_ENVIRONMENT` (tests/runtimes/test_launch_plan.py checks that resolving
   a run reads no other);
 - files: the catalog, /etc/passwd, the hepstack modules that resolved it, and what the runtime names
-  (a native layer's spec); bind sources must still exist.
+  (a native layer's spec, ch-run's unpacked tree); bind sources must still exist.
+
+A run from the node image cache (ch-run's unpacked trees) follows the cache's protocol
+(:mod:`hepstack.registry.cache`) on the fast path too: hold the entry's use lock shared, on a descriptor
+the runtime inherits, then check the entry, then touch its ``.meta`` (least-recently-used eviction).
 
 The full path (:func:`hepstack.launch.run`) writes that result, a *plan*, to
 ``CACHE_DIR/launch-<uid>/<crc32 of the key>.plan`` with the stat signature of each file. The fast path
 (:mod:`hepstack.entry`) reads it with builtins only (`import re` alone costs 10 ms here), checks every
 input and execs. A plan that is missing, unreadable, not the user's own, from another format or Python,
 or whose inputs changed is ignored: the full path runs and writes a fresh one. Runtimes opt in
-(:meth:`hepstack.runtimes.Runtime.plan_files`); one with work to do before every exec (Charliecloud
-holds the node cache's use lock; an image copied between engines is checked for) is never remembered.
+(:meth:`hepstack.runtimes.Runtime.plan_files`); one with other work before every exec (an image copied
+between engines is checked for) is never remembered.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import zlib
 
 from hepstack import dirs
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
 # Every variable that resolving a run reads: hepstack's directories, the user (sudo), the runtime binary
 # (PATH, HEPSTACK_DOCKER) and native's TERM. Anything else reaches the runtime at exec time, not the plan.
 PLAN_ENVIRONMENT = (
@@ -104,21 +108,59 @@ def exec_remembered(key: str, command: list[str]) -> None:
         if status.st_uid != os.geteuid() or status.st_mode & 0o022:
             return  # only the user's own plans: one planted in a shared cache is not executed
         plan = marshal.loads(os.read(descriptor, status.st_size))
-        plan_format, stored_key, files, argv_prefix, process_env = plan
+        plan_format, stored_key, files, holds, argv_prefix, process_env = plan
     except Exception:  # a plan that cannot be read is no plan: the full path decides
         return
     finally:
         os.close(descriptor)
     if plan_format != PLAN_FORMAT or stored_key != key:
         return
-    if not all(_unchanged(path, expected) for path, expected in files.items()):
+    held = _hold_shared([use_lock for use_lock, _ in holds])  # before checking what they protect
+    if held is None:
         return
+    if not all(_unchanged(path, expected) for path, expected in files.items()):
+        _release(held)
+        return
+    for _, last_use in holds:
+        _touch(last_use)
     environment = dict(os.environ)
     environment.update(process_env)
     try:
         os.execvpe(argv_prefix[0], [*argv_prefix, *command], environment)
     except OSError:
-        return  # the full path reports it, with the runtime's install hint
+        _release(held)  # the full path reports it, with the runtime's install hint
+
+
+def _hold_shared(locks: list[str]) -> list[int] | None:
+    """Shared flocks on ``locks``, on descriptors the exec'd runtime keeps; None if one cannot be had."""
+    if not locks:
+        return []
+    import fcntl
+
+    held: list[int] = []
+    try:
+        for path in locks:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            held.append(descriptor)
+            fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while an eviction removes the entry
+            os.set_inheritable(descriptor, True)
+    except OSError:
+        _release(held)
+        return None
+    return held
+
+
+def _touch(path: str) -> None:
+    """The entry's last use, for least-recently-used eviction; best effort (contextlib costs an import)."""
+    try:  # noqa: SIM105
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _release(held: list[int]) -> None:
+    for descriptor in held:
+        os.close(descriptor)
 
 
 def remember(
@@ -127,8 +169,10 @@ def remember(
     command: list[str],
     process_env: dict[str, str],
     files: dict[str, Signature],
+    holds: list[tuple[str, str]],
 ) -> None:
-    """Write the plan for ``key`` (best effort: a cache). ``files`` were signed before resolving."""
+    """Write the plan for ``key`` (best effort: a cache). ``files`` were signed before resolving;
+    ``holds`` are (use lock, last-use file) of the node-cache entries the run uses."""
     import contextlib  # the full path only
 
     if not command or argv[len(argv) - len(command) :] != command:
@@ -138,7 +182,7 @@ def remember(
     for path in modules:
         if path and path not in files:
             files[path] = signature(path)
-    plan = (PLAN_FORMAT, key, files, argv[: len(argv) - len(command)], dict(process_env))
+    plan = (PLAN_FORMAT, key, files, holds, argv[: len(argv) - len(command)], dict(process_env))
     path = plan_path(key)
     partial = f"{path}.{os.getpid()}"
     try:

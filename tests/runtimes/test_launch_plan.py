@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import pytest
 from hepstack import launch_plan
 from hepstack.catalog import Catalog, ImageRecord
 from hepstack.launch import run
+from hepstack.registry.cache import use_files
 from tests.conftest import HEPSTACK, TEST_STACK, hepstack
 
 IMAGE = "localhost/demo/release:0123456789ab"  # an engine reference: native runs it without a catalog entry
@@ -46,10 +48,11 @@ def plans(state: Path) -> list[Path]:
 
 
 def rewrite_plan(path: Path, **changes: object) -> None:
-    """Change fields of a plan on disk; ``argv_prefix=...``, ``files=...``."""
-    plan_format, key, files, argv_prefix, process_env = marshal.loads(path.read_bytes())
-    fields = {"files": files, "argv_prefix": argv_prefix, **changes}
-    path.write_bytes(marshal.dumps((plan_format, key, fields["files"], fields["argv_prefix"], process_env)))
+    """Change fields of a plan on disk; ``argv_prefix=...``, ``files=...``, ``holds=...``."""
+    plan_format, key, files, holds, argv_prefix, process_env = marshal.loads(path.read_bytes())
+    fields = {"files": files, "holds": holds, "argv_prefix": argv_prefix, **changes}
+    plan = (plan_format, key, fields["files"], fields["holds"], fields["argv_prefix"], process_env)
+    path.write_bytes(marshal.dumps(plan))
 
 
 @pytest.fixture
@@ -67,9 +70,10 @@ def test_the_first_run_writes_a_plan_only_its_user_can_read(state: Path) -> None
     [path] = plans(state)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    _, _, files, argv_prefix, _ = marshal.loads(path.read_bytes())
+    _, _, files, holds, argv_prefix, _ = marshal.loads(path.read_bytes())
     assert argv_prefix[:2] == ["env", "-i"] and argv_prefix[-1] == "hepstack"
     assert launch_plan.PASSWD in files and any(name.endswith("hepstack/launch.py") for name in files)
+    assert holds == []  # native uses no node-cache entry
 
 
 def test_a_repeated_run_execs_its_plan_with_the_new_command(remembered: Path) -> None:
@@ -95,7 +99,7 @@ def test_a_new_build_in_the_catalog_makes_the_run_resolve_again(remembered: Path
 
 
 def test_a_changed_hepstack_module_makes_the_run_resolve_again(remembered: Path) -> None:
-    _, _, files, _, _ = marshal.loads(remembered.read_bytes())
+    _, _, files, _, _, _ = marshal.loads(remembered.read_bytes())
     module = next(name for name in files if name.endswith("hepstack/runtimes/native.py"))
     rewrite_plan(remembered, files={**files, module: (1, 2, 3)})  # as if native.py had been edited
     assert run_native() == "real"
@@ -144,6 +148,38 @@ def test_a_damaged_or_foreign_plan_is_never_executed(remembered: Path, damage) -
 def test_an_assignment_as_command_is_still_explained(remembered: Path) -> None:
     result = hepstack("run", "--runtime", "native", IMAGE, "--", "A=1", "true", check=False)
     assert result.returncode == 2 and "looks like an assignment" in result.stderr
+
+
+# --- a run from the node image cache holds the entry's use lock, as the full path does --------------------
+
+
+@pytest.mark.skipif(shutil.which("ch-run") is None, reason="needs ch-run (scripts/setup-host.sh installs it)")
+def test_a_remembered_charliecloud_run_holds_the_cache_entry_and_marks_its_use(state: Path) -> None:
+    image_id = "sha256:" + "ab" * 32
+    _record_demo_build(state, "podman", image_id=image_id)
+    entry = state / "cache" / "charliecloud" / image_id.removeprefix("sha256:")
+    entry.mkdir(parents=True)  # as if unpacked before: no engine needed
+    use_lock, last_use = use_files(entry)
+    last_use.write_text('{"size": 0, "image": "demo/release"}\n')
+    hepstack("run", "--runtime", "charliecloud", "demo/release", "--", "true", check=False)  # ch-run fails
+    [path] = plans(state)
+    _, _, files, holds, argv_prefix, _ = marshal.loads(path.read_bytes())
+    assert argv_prefix[0].endswith("ch-run") and str(entry) in argv_prefix and str(entry) in files
+    assert holds == [(str(use_lock), str(last_use))]
+
+    # the exec'd command tries to take the entry exclusively, as an eviction would
+    probe = ["sh", "-c", 'flock -n -x "$0" true && echo evictable || echo in-use', str(use_lock)]
+    rewrite_plan(path, argv_prefix=probe)
+    os.utime(last_use, (1000, 1000))
+    result = hepstack("run", "--runtime", "charliecloud", "demo/release", "--", "true")
+    assert result.stdout.strip() == "in-use"
+    assert last_use.stat().st_mtime > 1000
+
+    rewrite_plan(path, holds=[])  # the same plan without the hold: the probe can take the lock
+    assert (
+        hepstack("run", "--runtime", "charliecloud", "demo/release", "--", "true").stdout.strip()
+        == "evictable"
+    )
 
 
 # --- the key covers every variable that resolving a run reads ------------------------------------------
@@ -207,14 +243,14 @@ def test_resolving_a_run_reads_only_the_variables_in_the_key(
     )
 
 
-def _record_demo_build(state: Path, engine: str) -> None:
+def _record_demo_build(state: Path, engine: str, image_id: str = "sha256:" + "0" * 64) -> None:
     build = ImageRecord(
         stack="demo",
         layer="release",
         release="2.1",
         key="0123456789ab",
         reference=IMAGE,
-        image_id="sha256:" + "0" * 64,
+        image_id=image_id,
         size=1,
         engine=engine,
         built_at=datetime.now(UTC),

@@ -82,10 +82,11 @@ class NodeCache:
         directory.mkdir(parents=True, exist_ok=True)
         name = image_id.removeprefix("sha256:")
         final = directory / name
+        use_lock, meta = use_files(final)
         while True:
-            use = self._hold_shared(directory / f"{name}.use.lock")
+            use = self._hold_shared(use_lock)
             if final.exists():
-                _touch(directory / f"{name}.meta")
+                _touch(meta)
                 self._held.append(use)
                 return final
             os.close(use)
@@ -187,6 +188,11 @@ class NodeCache:
             return True
         finally:
             os.close(descriptor)
+
+
+def use_files(entry: Path) -> tuple[Path, Path]:
+    """An entry's use lock (held shared while in use) and its ``.meta`` (mtime = last use)."""
+    return entry.with_name(f"{entry.name}.use.lock"), entry.with_name(f"{entry.name}.meta")
 
 
 def _touch(path: Path) -> None:

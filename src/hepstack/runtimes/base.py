@@ -87,9 +87,10 @@ class RunRequest:
     profiles: list[str] = field(default_factory=list)  # native: the layer chain's `profile` scripts
     image_id: str | None = None  # for caches keyed by image id
     engine: str = "podman"  # the engine that holds `image`
+    cache_entry: str | None = None  # the node-cache entry `image` is (after `prepare`), held while it runs
 
-    def with_image(self, image: str) -> RunRequest:
-        return replace(self, image=image)
+    def with_image(self, image: str, cache_entry: str | None = None) -> RunRequest:
+        return replace(self, image=image, cache_entry=cache_entry)
 
 
 def login_command(request: RunRequest) -> list[str]:

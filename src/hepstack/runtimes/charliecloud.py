@@ -45,6 +45,7 @@ class CharliecloudRuntime(Runtime):
         given = Path(request.image)
         if request.image.startswith("/") and given.is_file() and given.name.endswith(SQUASHFS_SUFFIXES):
             return request  # mount points for binds must already exist in a SquashFS image
+        cache_entry = None
         if request.image.startswith("/") and given.is_dir():
             directory = given
         else:
@@ -53,12 +54,16 @@ class CharliecloudRuntime(Runtime):
             directory = cached_image(
                 request.image, request.engine, "charliecloud", context, image_id=request.image_id
             )
+            cache_entry = str(directory)
         targets = [bind.target for bind in request.binds] + ([request.workdir] if request.workdir else [])
         for target in targets:
             # A read-only shared tree (CVMFS) without this mount point: ch-run then says so clearly.
             with contextlib.suppress(OSError):
                 (directory / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
-        return request.with_image(str(directory))
+        return request.with_image(str(directory), cache_entry=cache_entry)
+
+    def plan_files(self, request: RunRequest) -> list[str] | None:
+        return [request.image]  # converted again (a new inode) or replaced: resolve again
 
     def availability(self) -> Availability:
         basic = super().availability()
