@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepstack.bench.stats import Score, bootstrap_medians, estimate, score, summarize, trimmed_mean
+from hepstack.bench.stats import (
+    MIN_ROUNDS,
+    Score,
+    bootstrap_medians,
+    estimate,
+    score,
+    summarize,
+    trimmed_mean,
+)
 
 
 def _draws(seed: int, scale: float = 1.0, reps: int = 4, events: int = 200) -> list[np.ndarray]:
@@ -126,19 +134,19 @@ def test_one_arm_alone_in_a_slow_spell_does_not_fake_a_difference() -> None:
     assert abs(found.relative_speed - 1) < 0.005
 
 
-def test_two_rounds_fall_back_to_pooled_medians() -> None:
-    base, arm = _drifting_rounds(7, slowdown=2.0, rounds=2)
+def test_few_rounds_fall_back_to_pooled_medians() -> None:
+    base, arm = _drifting_rounds(7, slowdown=2.0, rounds=MIN_ROUNDS - 1)
     found = _scored(base, arm)
     assert found.method == "events"
     assert found.relative_speed == pytest.approx(0.5, rel=0.05)
 
 
 def test_rounds_pair_by_position_and_skip_a_round_without_events() -> None:
-    base, arm = _drifting_rounds(8, slowdown=1.5, rounds=5)
+    base, arm = _drifting_rounds(8, slowdown=1.5, rounds=MIN_ROUNDS + 1)
     arm[2] = np.zeros(0)  # the module did not run in that round of the arm
     baseline, other = estimate(base, np.random.default_rng(1)), estimate(arm, np.random.default_rng(1))
     assert baseline is not None and other is not None
-    assert np.isnan(other.round_medians[2]) and len(other.repetition_medians) == 4
+    assert np.isnan(other.round_medians[2]) and len(other.repetition_medians) == MIN_ROUNDS
     found = score(baseline, other, np.random.default_rng(2))
     assert found is not None and found.method == "rounds"
     assert found.relative_speed == pytest.approx(1 / 1.5, rel=0.01)

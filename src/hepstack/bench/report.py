@@ -85,7 +85,7 @@ def legend(baseline: str) -> str:
     return (
         f"Time: median of per-event seconds, all repetitions pooled. Speed relative to {baseline}, larger "
         f"is faster: median({baseline}) / median(arm) in each round, 20 % trimmed mean over rounds "
-        "(pooled medians if under 3 rounds); [95 % bootstrap interval]; * = the interval excludes 1."
+        "(pooled medians if under 10 rounds); [95 % bootstrap interval]; * = the interval excludes 1."
     )
 
 
@@ -171,7 +171,7 @@ def summary_json(report: BenchReport) -> dict[str, object]:
         "statistics": {
             "estimator": "median of per-event seconds, all repetitions pooled",
             "relative_speed": f"median({analysis.baseline}) / median(arm) of the two runs in each round, "
-            "geometric 20 % trimmed mean over rounds (method 'rounds'); with fewer than 3 rounds the ratio "
+            "geometric 20 % trimmed mean over rounds (method 'rounds'); with fewer than 10 rounds the ratio "
             "of the pooled medians (method 'events'); larger is faster",
             "interval": "95 % percentile bootstrap: over rounds (method 'rounds'), or over repetitions then "
             "events inside them (method 'events'); every arm of a row draws the same resamples",
