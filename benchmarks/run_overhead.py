@@ -75,7 +75,7 @@ def main() -> None:
             columns.append(f"{b * 1000:10.0f} ms {100 * (b - a) / a:7.1f} % (+{(b - a) * 1000:3.0f} ms)")
         print("   ".join(columns))
     print("target: overhead <= 5 % of the raw runtime command")
-    print("(docker and charliecloud runs of an image another engine built are resolved every time)")
+    print("(a docker run of an image podman built is resolved every time: its copy in docker is checked)")
 
 
 if __name__ == "__main__":
