@@ -4,8 +4,10 @@
 For each runtime, `hepstack run --print` gives the exact command; then that raw command and
 `hepstack run ... -- true` are timed interleaved (A B C A B C ...), the latter twice: as a repeated run
 (its remembered plan, hepstack.launch_plan) and as a first run (its plans deleted before each, so it
-resolves the image, runtime and user again). Target: <= 5 %. The start of a bare Python interpreter is
-timed too: no Python front end can cost less than that.
+resolves the image, runtime and user again). The overhead is the median of the paired differences
+(each against the raw command timed just before it, so drift of a shared host cancels), as a share of
+the raw command's median. Target: <= 5 %. The start of a bare Python interpreter is timed too: no Python
+front end can cost less than that.
 
     .venv/bin/python benchmarks/run_overhead.py [--image lat/release] [--runs N] [--runtimes a,b]
 """
@@ -72,7 +74,9 @@ def main() -> None:
         columns = [f"{runtime:<13} {a * 1000:9.0f} ms"]
         for ours in (repeated, first):
             b = statistics.median(ours)
-            columns.append(f"{b * 1000:10.0f} ms {100 * (b - a) / a:7.1f} % (+{(b - a) * 1000:3.0f} ms)")
+            # paired: each run against the raw command timed just before it, so host drift cancels
+            extra = statistics.median(mine - raw_time for mine, raw_time in zip(ours, theirs, strict=True))
+            columns.append(f"{b * 1000:10.0f} ms {100 * extra / a:7.1f} % ({extra * 1000:+4.0f} ms)")
         print("   ".join(columns))
     print("target: overhead <= 5 % of the raw runtime command")
     print("(a docker run of an image podman built is resolved every time: its copy in docker is checked)")
