@@ -35,6 +35,10 @@ import zlib
 
 from hepstack import dirs
 
+TYPE_CHECKING = False  # typing costs the fast path ~10 ms of imports
+if TYPE_CHECKING:
+    from typing import Any
+
 PLAN_FORMAT = 2
 # Every variable that resolving a run reads: hepstack's directories, the user (sudo), the runtime binary
 # (PATH, HEPSTACK_DOCKER) and native's TERM. Anything else reaches the runtime at exec time, not the plan.
@@ -68,8 +72,15 @@ def plan_key(
 ) -> str:
     """Everything a run's resolution depends on, except files, as one string."""
     environment = tuple(os.environ.get(name) for name in PLAN_ENVIRONMENT)
-    where = (os.getcwd(), os.geteuid(), os.getegid(), terminal_attached(), sys.version)
+    where = (_working_directory(), os.geteuid(), os.getegid(), terminal_attached(), sys.version)
     return repr((PLAN_FORMAT, image, runtime, tuple(bind), tuple(env), workdir, engine, where, environment))
+
+
+def _working_directory() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:
+        return None  # deleted under us: only relative binds need it, and those fail to resolve anyway
 
 
 def plan_path(key: str) -> str:
@@ -99,40 +110,40 @@ def exec_remembered(key: str, command: list[str]) -> None:
     """Exec the plan remembered for ``key`` with ``command`` appended; return if there is none valid."""
     if "=" in command[0]:
         return  # the full path explains why that is not a command
+    held: list[int] = []
     try:
-        descriptor = os.open(plan_path(key), os.O_RDONLY)
-    except OSError:
-        return
+        plan_format, stored_key, files, holds, argv_prefix, process_env = _read_plan(key)
+        if plan_format != PLAN_FORMAT or stored_key != key:
+            return
+        held = _hold_shared([use_lock for use_lock, _ in holds])  # before checking what they protect
+        if not all(_unchanged(path, expected) for path, expected in files.items()):
+            _release(held)
+            return
+        for _, last_use in holds:
+            _touch(last_use)
+        environment = dict(os.environ)
+        environment.update(process_env)
+        os.execvpe(argv_prefix[0], [*argv_prefix, *command], environment)
+    except Exception:  # no plan, not the user's, damaged, a lock or exec failed: the full path decides
+        _release(held)
+
+
+def _read_plan(key: str) -> tuple[Any, ...]:
+    descriptor = os.open(plan_path(key), os.O_RDONLY)
     try:
         status = os.fstat(descriptor)
         if status.st_uid != os.geteuid() or status.st_mode & 0o022:
-            return  # only the user's own plans: one planted in a shared cache is not executed
+            raise PermissionError("only the user's own plans: one planted in a shared cache is not run")
         plan = marshal.loads(os.read(descriptor, status.st_size))
-        plan_format, stored_key, files, holds, argv_prefix, process_env = plan
-    except Exception:  # a plan that cannot be read is no plan: the full path decides
-        return
     finally:
         os.close(descriptor)
-    if plan_format != PLAN_FORMAT or stored_key != key:
-        return
-    held = _hold_shared([use_lock for use_lock, _ in holds])  # before checking what they protect
-    if held is None:
-        return
-    if not all(_unchanged(path, expected) for path, expected in files.items()):
-        _release(held)
-        return
-    for _, last_use in holds:
-        _touch(last_use)
-    environment = dict(os.environ)
-    environment.update(process_env)
-    try:
-        os.execvpe(argv_prefix[0], [*argv_prefix, *command], environment)
-    except OSError:
-        _release(held)  # the full path reports it, with the runtime's install hint
+    if not isinstance(plan, tuple) or len(plan) != 6:
+        raise ValueError("not a plan")
+    return plan
 
 
-def _hold_shared(locks: list[str]) -> list[int] | None:
-    """Shared flocks on ``locks``, on descriptors the exec'd runtime keeps; None if one cannot be had."""
+def _hold_shared(locks: list[str]) -> list[int]:
+    """Shared flocks on ``locks``, on descriptors the exec'd runtime keeps (the node cache's use locks)."""
     if not locks:
         return []
     import fcntl
@@ -146,7 +157,7 @@ def _hold_shared(locks: list[str]) -> list[int] | None:
             os.set_inheritable(descriptor, True)
     except OSError:
         _release(held)
-        return None
+        raise
     return held
 
 

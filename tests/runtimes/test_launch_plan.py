@@ -135,6 +135,8 @@ def test_old_plans_are_pruned(state: Path) -> None:
         pytest.param(lambda path: path.write_bytes(path.read_bytes()[:40]), id="truncated"),
         pytest.param(lambda path: path.chmod(0o666), id="writable by others"),
         pytest.param(lambda path: path.write_bytes(marshal.dumps((99, "key"))), id="another format"),
+        pytest.param(lambda path: rewrite_plan(path, files="not a mapping"), id="right format, wrong shape"),
+        pytest.param(lambda path: rewrite_plan(path, holds=[("/proc/no/such.lock", "x")]), id="lock fails"),
     ],
 )
 def test_a_damaged_or_foreign_plan_is_never_executed(remembered: Path, damage) -> None:  # type: ignore[no-untyped-def]
@@ -143,6 +145,18 @@ def test_a_damaged_or_foreign_plan_is_never_executed(remembered: Path, damage) -
         [HEPSTACK, "run", "--runtime", "native", IMAGE, "--", "echo", "real"], capture_output=True, text=True
     )
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "real", "")
+
+
+def test_a_deleted_working_directory_is_no_traceback(state: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f'cd {gone} && rmdir {gone} && exec "$@"'
+    argv = ["sh", "-c", script, "sh", HEPSTACK, "run", "--runtime", "native", IMAGE, "--", "echo", "real"]
+    for _ in range(2):  # resolved, then remembered
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert (result.returncode, result.stdout.strip()) == (0, "real")
+        assert "Traceback" not in result.stderr
+        gone.mkdir()
 
 
 def test_an_assignment_as_command_is_still_explained(remembered: Path) -> None:
