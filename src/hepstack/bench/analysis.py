@@ -1,11 +1,11 @@
 """From timing databases per arm and workload to the rows of Table 2: medians, relative speeds, intervals.
 
 Every row's bootstrap is seeded from the bootstrap seed and the row's name, so its intervals do not change
-when arms or modules are added or removed. All arms of a row draw the same stream, hence pick the same
-repetitions in each resample: a paired bootstrap over rounds. A study runs the arms interleaved, one
-repetition of each per round, so drift of the host between rounds (a neighbour's job on a shared VM)
-slows every arm of that round alike; resampling rounds jointly cancels it in the ratio, where
-independent resampling would count it as noise of each arm.
+when arms or modules are added or removed. A study runs the arms interleaved, one repetition of each per
+round, so drift of the host between rounds (a neighbour's job on a shared VM) slows every arm of that
+round alike. From ten rounds the relative speed is taken round by round (hepstack.bench.stats), which
+cancels it; below, all arms of a row draw the same stream, hence pick the same repetitions in each
+resample, so the drift still cancels in the ratio instead of counting as noise of each arm.
 """
 
 from __future__ import annotations
