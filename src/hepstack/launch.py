@@ -197,10 +197,9 @@ def exec_run(
         key, watched = plan
         holds: list[tuple[str, str]] = []
         if request.cache_entry is not None:
-            from hepstack.registry.cache import use_files
+            from hepstack.cache_use import use_files
 
-            use_lock, last_use = use_files(Path(request.cache_entry))
-            holds.append((str(use_lock), str(last_use)))
+            holds.append(use_files(request.cache_entry))
         launch_plan.remember(
             key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}, holds
         )

@@ -13,9 +13,9 @@ runtime's command line up to the user's command and the runtime process's own va
 - files: the catalog, /etc/passwd, the hepstack modules that resolved it, and what the runtime names
   (a native layer's spec, ch-run's unpacked tree); bind sources must still exist.
 
-A run from the node image cache (ch-run's unpacked trees) follows the cache's protocol
-(:mod:`hepstack.registry.cache`) on the fast path too: hold the entry's use lock shared, on a descriptor
-the runtime inherits, then check the entry, then touch its ``.meta`` (least-recently-used eviction).
+A run from the node image cache (ch-run's unpacked trees) follows the cache's protocol on the fast path
+too, with the same functions (:mod:`hepstack.cache_use`): hold the entry's use lock shared, on a
+descriptor the runtime inherits, then check the entry, then mark its use (least-recently-used eviction).
 
 The full path (:func:`hepstack.launch.run`) writes that result, a *plan*, to
 ``CACHE_DIR/launch-<uid>/<crc32 of the key>.plan`` with the stat signature of each file. The fast path
@@ -119,8 +119,11 @@ def exec_remembered(key: str, command: list[str]) -> None:
         if not all(_unchanged(path, expected) for path, expected in files.items()):
             _release(held)
             return
-        for _, last_use in holds:
-            _touch(last_use)
+        if holds:
+            from hepstack.cache_use import mark_used
+
+            for _, last_use in holds:
+                mark_used(last_use)
         environment = dict(os.environ)
         environment.update(process_env)
         os.execvpe(argv_prefix[0], [*argv_prefix, *command], environment)
@@ -143,30 +146,19 @@ def _read_plan(key: str) -> tuple[Any, ...]:
 
 
 def _hold_shared(locks: list[str]) -> list[int]:
-    """Shared flocks on ``locks``, on descriptors the exec'd runtime keeps (the node cache's use locks)."""
+    """Shared use locks on ``locks`` (all, or none and the error)."""
     if not locks:
         return []
-    import fcntl
+    from hepstack.cache_use import hold_shared
 
     held: list[int] = []
     try:
         for path in locks:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            held.append(descriptor)
-            fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while an eviction removes the entry
-            os.set_inheritable(descriptor, True)
+            held.append(hold_shared(path))
     except OSError:
         _release(held)
         raise
     return held
-
-
-def _touch(path: str) -> None:
-    """The entry's last use, for least-recently-used eviction; best effort (contextlib costs an import)."""
-    try:  # noqa: SIM105
-        os.utime(path)
-    except OSError:
-        pass
 
 
 def _release(held: list[int]) -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from hepstack import launch_plan
+from hepstack.cache_use import use_files
 from hepstack.catalog import Catalog, ImageRecord
 from hepstack.launch import run
-from hepstack.registry.cache import use_files
 from tests.conftest import HEPSTACK, TEST_STACK, hepstack
 
 IMAGE = "localhost/demo/release:0123456789ab"  # an engine reference: native runs it without a catalog entry
@@ -173,21 +173,21 @@ def test_a_remembered_charliecloud_run_holds_the_cache_entry_and_marks_its_use(s
     _record_demo_build(state, "podman", image_id=image_id)
     entry = state / "cache" / "charliecloud" / image_id.removeprefix("sha256:")
     entry.mkdir(parents=True)  # as if unpacked before: no engine needed
-    use_lock, last_use = use_files(entry)
-    last_use.write_text('{"size": 0, "image": "demo/release"}\n')
+    use_lock, last_use = use_files(str(entry))
+    Path(last_use).write_text('{"size": 0, "image": "demo/release"}\n')
     hepstack("run", "--runtime", "charliecloud", "demo/release", "--", "true", check=False)  # ch-run fails
     [path] = plans(state)
     _, _, files, holds, argv_prefix, _ = marshal.loads(path.read_bytes())
     assert argv_prefix[0].endswith("ch-run") and str(entry) in argv_prefix and str(entry) in files
-    assert holds == [(str(use_lock), str(last_use))]
+    assert holds == [(use_lock, last_use)]
 
     # the exec'd command tries to take the entry exclusively, as an eviction would
-    probe = ["sh", "-c", 'flock -n -x "$0" true && echo evictable || echo in-use', str(use_lock)]
+    probe = ["sh", "-c", 'flock -n -x "$0" true && echo evictable || echo in-use', use_lock]
     rewrite_plan(path, argv_prefix=probe)
     os.utime(last_use, (1000, 1000))
     result = hepstack("run", "--runtime", "charliecloud", "demo/release", "--", "true")
     assert result.stdout.strip() == "in-use"
-    assert last_use.stat().st_mtime > 1000
+    assert Path(last_use).stat().st_mtime > 1000
 
     rewrite_plan(path, holds=[])  # the same plan without the hold: the probe can take the lock
     assert (

@@ -21,7 +21,6 @@ is how an operator, and the tests, see that a cold node converted once.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -33,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hepstack.cache_use import hold_shared, mark_used, use_files
 from hepstack.errors import HepstackError
 
 KINDS = ("charliecloud", "squashfs", "sif")
@@ -82,11 +82,11 @@ class NodeCache:
         directory.mkdir(parents=True, exist_ok=True)
         name = image_id.removeprefix("sha256:")
         final = directory / name
-        use_lock, meta = use_files(final)
+        use_lock, meta = use_files(str(final))
         while True:
-            use = self._hold_shared(use_lock)
+            use = hold_shared(use_lock)
             if final.exists():
-                _touch(meta)
+                mark_used(meta)
                 self._held.append(use)
                 return final
             os.close(use)
@@ -96,12 +96,6 @@ class NodeCache:
         """Drop the use locks this process holds (when it is done with the entries, without exec)."""
         while self._held:
             os.close(self._held.pop())
-
-    def _hold_shared(self, lock_path: Path) -> int:
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while an eviction removes this entry
-        os.set_inheritable(descriptor, True)  # held by the runtime we exec, for as long as the job runs
-        return descriptor
 
     def _convert_once(
         self, directory: Path, name: str, final: Path, convert: Callable[[Path], None], label: str
@@ -175,7 +169,8 @@ class NodeCache:
 
     def _remove_unused(self, entry: CacheEntry) -> bool:
         directory = entry.path.parent
-        descriptor = os.open(directory / f"{entry.image_id}.use.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        use_lock, meta = use_files(str(entry.path))
+        descriptor = os.open(use_lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -183,21 +178,11 @@ class NodeCache:
                 return False  # a job is using it
             trash = directory / f".evict-{entry.image_id}-{os.getpid()}"
             entry.path.rename(trash)  # gone for new users at once; removed below
-            (directory / f"{entry.image_id}.meta").unlink(missing_ok=True)
+            Path(meta).unlink(missing_ok=True)
             _remove(trash)
             return True
         finally:
             os.close(descriptor)
-
-
-def use_files(entry: Path) -> tuple[Path, Path]:
-    """An entry's use lock (held shared while in use) and its ``.meta`` (mtime = last use)."""
-    return entry.with_name(f"{entry.name}.use.lock"), entry.with_name(f"{entry.name}.meta")
-
-
-def _touch(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.utime(path)
 
 
 def _remove(path: Path) -> None:
