@@ -106,10 +106,10 @@ def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
 
     baseline: Estimate | None = None
     empty = np.zeros(0)
+    row_seed = [analysis.seed, zlib.crc32(f"{row.workload}/{row.kind}/{row.name}".encode())]  # not the arm's
     for arm in analysis.arms:
         per_round = [_times(row, db) for db in timings[arm].get(row.workload, [])]
-        name = f"{row.workload}/{row.kind}/{row.name}"  # not the arm: paired across arms (see above)
-        rng = np.random.default_rng([analysis.seed, zlib.crc32(name.encode())])
+        rng = np.random.default_rng(row_seed)  # the same stream for every arm: paired (see above)
         found = estimate(
             [empty if values is None else values for values in per_round], rng, analysis.resamples
         )
@@ -119,7 +119,5 @@ def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
             baseline = found
         scored = None
         if baseline is not None and arm != analysis.baseline:
-            scored = score(
-                baseline, found, np.random.default_rng([analysis.seed, zlib.crc32(name.encode()), 1])
-            )
+            scored = score(baseline, found, np.random.default_rng([*row_seed, 1]))
         row.cells[arm] = Cell(found, scored)

@@ -74,9 +74,8 @@ class StudyRun:
     runs: list[RunRecord] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)  # filled round by round (bench/outputs.py)
-    checksums: dict[tuple[str, str, int], dict[str, str]] = field(
-        default_factory=dict
-    )  # (arm, workload, rep)
+    # (arm, workload, repetition) -> output file -> sha256, filled round by round
+    checksums: dict[tuple[str, str, int], dict[str, str]] = field(default_factory=dict)
 
     def repetitions(self, arm: str, workload: str) -> list[RunRecord]:
         return [run for run in self.runs if run.arm == arm and run.workload == workload]

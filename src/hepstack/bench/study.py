@@ -116,7 +116,6 @@ class Arm(BaseModel):
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-
         for name in env:
             if not ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not a valid environment variable name")
