@@ -8,6 +8,7 @@ import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -134,6 +135,27 @@ def test_baseline_option(tmp_path: Path) -> None:
     assert _row(result.stdout, "fast", "workers")[3].startswith("2.000 [")
 
 
+def test_confidence_option_widens_the_intervals(tmp_path: Path) -> None:
+    native = [f"native={write_art_db(tmp_path / f'n{round}.db')}" for round in (1, 2, 3)]
+    docker = [f"docker={write_art_db(tmp_path / f'd{round}.db', scale=scale)}"
+              for round, scale in ((1, 1.1), (2, 1.2), (3, 1.12))]  # fmt: skip
+    summaries = {}
+    for confidence in ("0.9", "0.99"):
+        output = tmp_path / confidence
+        result = runner.invoke(app, ["bench", "compare", *native, *docker,
+                                     "--confidence", confidence, "--output", str(output)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f"speed relative to native [{float(confidence) * 100:g} % CI]" in result.stdout
+        summaries[confidence] = json.loads((output / "summary.json").read_text())
+
+    def width(summary: dict[str, Any]) -> float:
+        low, high = summary["arms"]["docker"]["workloads"]["job"]["groups"]["workers"]["score"]["interval"]
+        return float(high - low)
+
+    assert summaries["0.99"]["statistics"]["confidence"] == 0.99
+    assert width(summaries["0.99"]) > 2 * width(summaries["0.9"]) > 0  # t quantiles 9.92 vs 2.92
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -142,6 +164,7 @@ def test_baseline_option(tmp_path: Path) -> None:
         (["native={db}", "docker={tmp}/nothere.db"], "timing database nothere.db does not exist"),
         (["native={db}", "docker={tmp}/notes.txt"], "notes.txt is not an SQLite database"),
         (["native={db}", "docker={tmp}/empty.db"], "empty.db has no module timings"),
+        (["native={db}", "--confidence", "95"], "--confidence 95.0 is out of range"),
     ],
 )
 def test_bad_arguments_and_unreadable_databases(tmp_path: Path, args: list[str], message: str) -> None:

@@ -80,6 +80,14 @@ CASES = [
         None,
     ),
     (
+        "confidence out of range",
+        ("events: 10", "events: 10\nconfidence: 95"),
+        4,
+        "confidence",
+        "less than 1",
+        None,
+    ),
+    (
         "bad env name",
         ('OMP_NUM_THREADS: "1"', '1OMP: "1"'),
         12,

@@ -3,9 +3,9 @@
 Every row's bootstrap is seeded from the bootstrap seed and the row's name, so its intervals do not change
 when arms or modules are added or removed. A study runs the arms interleaved, one repetition of each per
 round, so drift of the host between rounds (a neighbour's job on a shared VM) slows every arm of that
-round alike. From ten rounds the relative speed is taken round by round (hepstack.bench.stats), which
-cancels it; below, all arms of a row draw the same stream, hence pick the same repetitions in each
-resample, so the drift still cancels in the ratio instead of counting as noise of each arm.
+round alike. The relative speed is taken round by round (hepstack.bench.stats), which cancels it. For
+the event bootstrap (one round, and the error bars of each median) all arms of a row draw the same
+stream, hence pick the same repetitions in each resample, so drift cancels there too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, cast
 
-from hepstack.bench.stats import BOOTSTRAP_SEED, RESAMPLES, Estimate, Score, estimate, score
+from hepstack.bench.stats import BOOTSTRAP_SEED, CONFIDENCE, RESAMPLES, Estimate, Score, estimate, score
 from hepstack.bench.timing import GROUPS, ModuleKey, TimeTrackerDB
 from hepstack.errors import HepstackError
 
@@ -54,6 +54,7 @@ class Analysis:
     rows: list[Row]
     resamples: int
     seed: int
+    confidence: float
 
     def group_rows(self, workload: str) -> list[Row]:
         return [row for row in self.rows if row.workload == workload and row.kind == "group"]
@@ -63,7 +64,12 @@ class Analysis:
 
 
 def analyze(
-    timings: Timings, baseline: str, *, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED
+    timings: Timings,
+    baseline: str,
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
 ) -> Analysis:
     """Medians and scores for every group and module of every workload; ``baseline`` must be an arm."""
     if baseline not in timings:
@@ -72,7 +78,7 @@ def analyze(
         )
     arms = [baseline, *(arm for arm in timings if arm != baseline)]
     workloads = list(dict.fromkeys(name for arm in arms for name in timings[arm]))
-    analysis = Analysis(baseline, arms, workloads, [], resamples, seed)
+    analysis = Analysis(baseline, arms, workloads, [], resamples, seed, confidence)
     for workload in workloads:
         for group in GROUPS:
             row = Row(workload, group, "group")
@@ -111,7 +117,10 @@ def _fill(row: Row, analysis: Analysis, timings: Timings) -> None:
         per_round = [_times(row, db) for db in timings[arm].get(row.workload, [])]
         rng = np.random.default_rng(row_seed)  # the same stream for every arm: paired (see above)
         found = estimate(
-            [empty if values is None else values for values in per_round], rng, analysis.resamples
+            [empty if values is None else values for values in per_round],
+            rng,
+            analysis.resamples,
+            analysis.confidence,
         )
         if found is None:
             continue

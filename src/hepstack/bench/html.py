@@ -35,7 +35,7 @@ def render_html(report: BenchReport, per_module: bool, plots: list[tuple[str, Pa
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f"<p>{escape(legend(report.baseline))}</p>",
+        f"<p>{escape(legend(report.analysis))}</p>",
         *_tables(report, per_module),
         *_verdicts(report),
         *_plots(plots),
@@ -58,7 +58,7 @@ def _tables(report: BenchReport, per_module: bool) -> list[str]:
         parts.append(f"<h2>{escape(workload)}</h2>")
         parts.append(
             '<table class="table2"><tr><th>test</th><th>modules</th><th>median time (sec/event)</th>'
-            f"<th>{escape(speed_header(report.baseline))}</th></tr>"
+            f"<th>{escape(speed_header(report.analysis))}</th></tr>"
         )
         for row in rows:
             if row.workload != workload:

@@ -4,7 +4,8 @@ Figure 2: for each module, box plots of seconds/event per arm side by side (box 
 5th-95th percentile, no outlier dots), log scale when the modules span more than a factor 30.
 Figure 3: median seconds/event of the workers, the output modules and the source per arm, one panel
 per group (each on its own scale: output is often 1000 times cheaper than the workers), with the
-bootstrap 95 % interval of each median as error bars and the relative speed written above each bar.
+bootstrap interval of each median (at the study's confidence) as error bars and the relative speed
+written above each bar.
 matplotlib's object API with the Agg canvas: no pyplot state, no display needed.
 """
 
@@ -105,7 +106,8 @@ def _figure3(analysis: Analysis, path: Path) -> str:
     figure.savefig(path)
     return (
         "Figure 3 - median seconds/event of the workers (all non-output modules), the output modules and the "
-        "source, per arm, each group on its own scale; error bars = bootstrap 95 % interval of the median; "
+        "source, per arm, each group on its own scale; error bars = bootstrap "
+        f"{100 * analysis.confidence:g} % interval of the median; "
         f"numbers = speed relative to {analysis.baseline} (* = interval excludes 1)."
     )
 

@@ -1,9 +1,9 @@
 """The study's report: Table 2 (terminal and ``table.md``), ``summary.json``, plots and ``report.html``.
 
 Table 2 of the FNAL container study has the columns test, modules, median time (sec/event) and speed
-relative to native (larger is faster); here the speed carries its bootstrap 95 % interval and a ``*``
-when that interval excludes 1. One table per workload; rows per group (workers, output, source) and,
-with ``per_module``, per module (``path:label:type``).
+relative to native (larger is faster); here the speed carries its confidence interval (95 % unless the
+study says otherwise) and a ``*`` when that interval excludes 1. One table per workload; rows per group
+(workers, output, source) and, with ``per_module``, per module (``path:label:type``).
 """
 
 from __future__ import annotations
@@ -77,26 +77,32 @@ def _table_row(row: Row, arm: str, cell: Cell, baseline: str) -> TableRow:
     )
 
 
-def speed_header(baseline: str) -> str:
-    return f"speed relative to {baseline} [95 % CI]"
+def percent(confidence: float) -> str:
+    return f"{100 * confidence:g} %"
 
 
-def legend(baseline: str) -> str:
+def speed_header(analysis: Analysis) -> str:
+    return f"speed relative to {analysis.baseline} [{percent(analysis.confidence)} CI]"
+
+
+def legend(analysis: Analysis) -> str:
+    baseline = analysis.baseline
     return (
         f"Time: median of per-event seconds, all repetitions pooled. Speed relative to {baseline}, larger "
-        f"is faster: median({baseline}) / median(arm) in each round, 20 % trimmed mean over rounds "
-        "(pooled medians if under 10 rounds); [95 % bootstrap interval]; * = the interval excludes 1."
+        f"is faster: median({baseline}) / median(arm) in each round, averaged over rounds (geometric; "
+        f"20 % trimmed from 10 rounds); [{percent(analysis.confidence)} interval: Student t over rounds, "
+        "bootstrap over rounds from 10, over events with a single round]; * = the interval excludes 1."
     )
 
 
 def render_markdown(report: BenchReport, per_module: bool) -> str:
     analysis = report.analysis
-    lines = [f"# hepstack bench: {report.name}", "", legend(report.baseline), ""]
+    lines = [f"# hepstack bench: {report.name}", "", legend(analysis), ""]
     rows = table_rows(analysis, per_module)
     for workload in analysis.workloads:
         lines += [f"## {workload}", ""]
         lines += [
-            f"| test | modules | median time (sec/event) | {speed_header(report.baseline)} |",
+            f"| test | modules | median time (sec/event) | {speed_header(analysis)} |",
             "|---|---|---:|---|",
         ]
         lines += [
@@ -113,16 +119,15 @@ def render_markdown(report: BenchReport, per_module: bool) -> str:
 def rich_tables(report: BenchReport, per_module: bool) -> list[Table]:
     from rich.table import Table
 
-    rows = table_rows(report.analysis, per_module)
+    analysis = report.analysis
+    rows = table_rows(analysis, per_module)
     tables = []
     for workload in report.analysis.workloads:
-        table = Table(
-            title=f"{report.name}: {workload}", caption=legend(report.baseline), caption_justify="left"
-        )
+        table = Table(title=f"{report.name}: {workload}", caption=legend(analysis), caption_justify="left")
         table.add_column("test")
         table.add_column("modules")
         table.add_column("median time (sec/event)", justify="right")
-        table.add_column(speed_header(report.baseline))
+        table.add_column(speed_header(analysis))
         for row in rows:
             if row.workload == workload:
                 table.add_row(
@@ -171,10 +176,13 @@ def summary_json(report: BenchReport) -> dict[str, object]:
         "statistics": {
             "estimator": "median of per-event seconds, all repetitions pooled",
             "relative_speed": f"median({analysis.baseline}) / median(arm) of the two runs in each round, "
-            "geometric 20 % trimmed mean over rounds (method 'rounds'); with fewer than 10 rounds the ratio "
-            "of the pooled medians (method 'events'); larger is faster",
-            "interval": "95 % percentile bootstrap: over rounds (method 'rounds'), or over repetitions then "
-            "events inside them (method 'events'); every arm of a row draws the same resamples",
+            "geometric 20 % trimmed mean over 10 or more rounds (method 'rounds'), geometric mean over 2-9 "
+            "(method 'rounds-t'); with a single round the ratio of the medians (method 'events'); larger "
+            "is faster",
+            "confidence": analysis.confidence,
+            "interval": "percentile bootstrap over rounds (method 'rounds'), Student t over rounds (method "
+            "'rounds-t'), bootstrap over events (method 'events'; it ignores run-to-run spread); the "
+            "median's interval: bootstrap over repetitions, then events inside them",
             "resamples": analysis.resamples,
             "seed": analysis.seed,
         },
@@ -220,7 +228,7 @@ def _arm_json(report: BenchReport, arm: str) -> dict[str, object]:
 def _cell_json(cell: Cell) -> dict[str, object]:
     return {
         "stats": cell.estimate.summary.to_json(),
-        "median_ci95": list(cell.estimate.interval()),
+        "median_interval": list(cell.estimate.interval()),
         "repetition_medians": cell.estimate.repetition_medians,
         "score": None if cell.score is None else cell.score.to_json(),
     }

@@ -1,21 +1,25 @@
-"""Medians of seconds/event, and how much faster one arm is than the baseline, with a bootstrap interval.
+"""Medians of seconds/event, and how much faster one arm is than the baseline, with a confidence interval.
 
 Relative speed follows the FNAL container study's Table 2: baseline time / arm time (larger is faster).
 
-With ten or more rounds (one repetition of every arm each), it is measured round by round: the ratio
-of the two runs' medians in each round, combined over rounds by a 20 % trimmed mean of their logarithms,
-its 95 % interval a percentile bootstrap over rounds. Why: on a shared VM ~97 % of the spread of a run's
-median is whole runs being fast or slow (host episodes lasting tens of seconds slow a run by ~18 %),
-while events inside a run scatter by ~0.5 %. A round's ratio cancels what its arms share; the trimmed
-mean keeps a round where one arm alone hit such an episode from moving the result; the interval comes
-from the rounds, the real units of replication. On the 30-round art study this narrowed the A/A control's
-interval from 5.4 to 2.9 points (measurements in README.md).
+It is measured round by round (a round runs every arm once): the ratio of the two runs' medians in each
+round, combined over rounds. Why: on a shared VM ~97 % of the spread of a run's median is whole runs
+being fast or slow (host episodes lasting tens of seconds slow a run by ~18 %), while events inside a
+run scatter by ~0.5 %. A round's ratio cancels what its arms share, and the interval comes from the
+rounds, the real units of replication; an interval from the events is too narrow (identical arms
+called different in 13 % of simulated 3-round studies, tests/bench/test_stats.py).
 
-With fewer rounds (e.g. `hepstack bench compare` on single databases) it is the ratio of the pooled
-medians, with an event bootstrap (two-level with several rounds: pick rounds, then events inside them).
-A percentile bootstrap over a handful of rounds is too narrow: for two identical arms with this VM's
-spread (runs ±2 %, one in seven in a ±18 % spell) it excluded 1 in 28 % of simulated studies of 3
-rounds, 7 % of 8, 3.5 % of 12 (nominally 5 %).
+- ten rounds or more (method "rounds"): a 20 % trimmed mean of the log ratios, so a round where one arm
+  alone hit a slow episode does not move the result, with a percentile bootstrap over rounds. On the
+  30-round art study this narrowed the A/A control's interval from 5.4 to 2.9 points (README.md);
+- two to nine rounds (method "rounds-t"): the same trimmed mean (from 5 rounds, when it cuts a round
+  from each end) with Yuen's Student t interval (a bootstrap over a handful of rounds is too narrow:
+  7 % false calls at 8 rounds). Simulated with this
+  VM's spread (runs ±2 %, one in seven in an 18 % spell), identical arms are called different in 2-4 %
+  of studies at 95 %, ~0.5 % at 99 %, and a twice slower arm is found in all of them from 3 rounds;
+- one round (e.g. `hepstack bench compare` with one database per label, method "events"): the ratio of
+  the medians with an event bootstrap. It knows nothing of run-to-run spread, so its interval is a
+  lower bound on the real uncertainty.
 
 >>> baseline = estimate([np.array([1.0, 1.1, 0.9])], np.random.default_rng(1))   # doctest: +SKIP
 >>> score(baseline, estimate([np.array([2.0, 2.2, 1.8])], rng), rng).relative_speed  # doctest: +SKIP
@@ -38,7 +42,7 @@ RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240601
 CONFIDENCE = 0.95
 ROUND_TRIM = 0.2  # share of the per-round log ratios cut from each end before averaging
-MIN_ROUNDS = 10  # fewer paired rounds: pooled medians and the event bootstrap (see above)
+MIN_ROUNDS = 10  # from here the trimmed mean and the bootstrap over rounds (see above)
 _CHUNK_VALUES = 4_000_000  # resampled values held in memory at once (32 MB of float64)
 
 
@@ -95,6 +99,7 @@ class Estimate:
     pooled: Seconds  # every per-event time, all repetitions
     replicas: Seconds  # bootstrap medians, one per resample
     round_medians: Seconds  # one per round, in round order; NaN where the round has no event
+    confidence: float
 
     @property
     def repetition_medians(self) -> list[float]:
@@ -107,18 +112,18 @@ class Estimate:
         return self.summary.median
 
     def interval(self) -> tuple[float, float]:
-        """Bootstrap 95 % interval of the median itself (for error bars)."""
-        return _percentile_interval(self.replicas)
+        """Bootstrap interval of the median itself (for error bars)."""
+        return _percentile_interval(self.replicas, self.confidence)
 
 
 @dataclass(frozen=True)
 class Score:
-    """Speed relative to the baseline (larger is faster) with its bootstrap 95 % interval."""
+    """Speed relative to the baseline (larger is faster) with its confidence interval."""
 
     relative_speed: float
     low: float
     high: float
-    method: str  # "rounds" (per-round ratios) or "events" (pooled medians), see the module's docstring
+    method: str  # "rounds", "rounds-t" or "events", see the module's docstring
 
     @property
     def significant(self) -> bool:
@@ -128,14 +133,17 @@ class Score:
     def to_json(self) -> dict[str, object]:
         return {
             "relative_speed": self.relative_speed,
-            "ci95": [self.low, self.high],
+            "interval": [self.low, self.high],
             "significant": self.significant,
             "method": self.method,
         }
 
 
 def estimate(
-    repetitions: Sequence[Seconds], rng: np.random.Generator, resamples: int = RESAMPLES
+    repetitions: Sequence[Seconds],
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
 ) -> Estimate | None:
     """Pool the per-event times of all repetitions (in round order); None when none has any event."""
     import numpy as np
@@ -149,6 +157,7 @@ def estimate(
         pooled=pooled,
         replicas=bootstrap_medians(filled, rng, resamples),
         round_medians=np.array([np.median(values) if values.size else np.nan for values in repetitions]),
+        confidence=confidence,
     )
 
 
@@ -162,14 +171,17 @@ def score(baseline: Estimate, arm: Estimate, rng: np.random.Generator) -> Score 
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratios = np.log(baseline.round_medians[:rounds] / arm.round_medians[:rounds])
     log_ratios = log_ratios[np.isfinite(log_ratios)]  # rounds where either has no event (or a zero)
+    confidence = arm.confidence
     if log_ratios.size >= MIN_ROUNDS:
-        return _score_by_rounds(log_ratios, rng, len(arm.replicas))
+        return _score_by_rounds(log_ratios, rng, len(arm.replicas), confidence)
+    if log_ratios.size >= 2:
+        return _score_by_t(log_ratios, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = baseline.replicas / arm.replicas
     ratios = ratios[np.isfinite(ratios)]
     if ratios.size < len(arm.replicas) // 2:
         return None
-    low, high = _percentile_interval(ratios)
+    low, high = _percentile_interval(ratios, confidence)
     return Score(baseline.median / arm.median, low, high, "events")
 
 
@@ -184,12 +196,33 @@ def trimmed_mean(values: Seconds, trim: float = ROUND_TRIM) -> Seconds:
     return result
 
 
-def _score_by_rounds(log_ratios: Seconds, rng: np.random.Generator, resamples: int) -> Score:
+def _score_by_rounds(
+    log_ratios: Seconds, rng: np.random.Generator, resamples: int, confidence: float
+) -> Score:
     import numpy as np
 
     picked = rng.integers(0, log_ratios.size, size=(resamples, log_ratios.size))
-    low, high = _percentile_interval(np.exp(trimmed_mean(log_ratios[picked])))
+    low, high = _percentile_interval(np.exp(trimmed_mean(log_ratios[picked])), confidence)
     return Score(float(np.exp(trimmed_mean(log_ratios))), low, high, "rounds")
+
+
+def _score_by_t(log_ratios: Seconds, confidence: float) -> Score:
+    """Yuen's interval of the trimmed mean: from 5 rounds the extreme round at each end is cut from the
+    mean and winsorized in the spread, so one round hit by a slow spell moves neither much."""
+    import math
+
+    import numpy as np
+    from scipy import stats
+
+    count = log_ratios.size
+    cut = int(ROUND_TRIM * count)
+    kept = count - 2 * cut
+    ordered = np.sort(log_ratios)
+    center = float(ordered[cut : count - cut].mean())
+    winsorized = np.clip(ordered, ordered[cut], ordered[count - cut - 1])
+    spread = float(winsorized.std(ddof=1)) * math.sqrt((count - 1) / (kept * (kept - 1)))
+    half = float(stats.t.ppf(0.5 + confidence / 2, kept - 1)) * spread
+    return Score(math.exp(center), math.exp(center - half), math.exp(center + half), "rounds-t")
 
 
 def bootstrap_medians(repetitions: Sequence[Seconds], rng: np.random.Generator, resamples: int) -> Seconds:
@@ -216,9 +249,9 @@ def bootstrap_medians(repetitions: Sequence[Seconds], rng: np.random.Generator, 
     return medians
 
 
-def _percentile_interval(values: Seconds) -> tuple[float, float]:
+def _percentile_interval(values: Seconds, confidence: float) -> tuple[float, float]:
     import numpy as np
 
-    tail = 100 * (1 - CONFIDENCE) / 2
+    tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)

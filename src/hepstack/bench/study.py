@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hepstack.bench.stats import CONFIDENCE
 from hepstack.errors import HepstackError, SpecError
 from hepstack.names import ENV_NAME
 from hepstack.spec.source_map import SourceMap, load_yaml
@@ -135,6 +136,7 @@ class StudySpec(BaseModel):
     repetitions: int = Field(default=5, ge=1)
     warmup: int = Field(default=1, ge=0)  # runs per arm and workload before measuring, discarded
     seed: int = 1
+    confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)  # of every interval in the report
     start_latency_runs: int = Field(default=3, ge=0)  # `true` through each arm, for its start latency
     baseline: str | None = None  # default: the arm named native
     workloads: list[Workload] = Field(min_length=1)

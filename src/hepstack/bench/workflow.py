@@ -57,7 +57,7 @@ def study_report(
     report = BenchReport(
         name=study.name,
         mode="study",
-        analysis=analyze(timings, baseline),
+        analysis=analyze(timings, baseline, confidence=study.spec.confidence),
         run_info=_run_info(run),
         host=host_info(),
         arm_info={name: _arm_info(run, setup) for name, setup in run.setups.items()},
@@ -89,7 +89,7 @@ def _run_json(record: RunRecord, setup: ArmSetup, output_sha256: dict[str, str])
 
 
 def compare_report(
-    pairs: list[str], *, baseline: str | None, test: str, output: Path | None
+    pairs: list[str], *, baseline: str | None, test: str, output: Path | None, confidence: float
 ) -> tuple[BenchReport, Path]:
     """Report on existing databases given as ``LABEL=TIMING.db`` (a repeated label pools repetitions)."""
     started = datetime.now(UTC)
@@ -103,6 +103,8 @@ def compare_report(
         files.setdefault(label, []).append(Path(path))
     if not files:
         raise HepstackError("nothing to compare", hint="give LABEL=TIMING.db at least once")
+    if not 0.5 < confidence < 1:
+        raise HepstackError(f"--confidence {confidence} is out of range", hint="e.g. 0.95 or 0.99")
     chosen = baseline or next(iter(files))
     if chosen not in files:
         raise HepstackError(
@@ -115,7 +117,7 @@ def compare_report(
     report = BenchReport(
         name="compare",
         mode="compare",
-        analysis=analyze(timings, chosen),
+        analysis=analyze(timings, chosen, confidence=confidence),
         run_info={
             "mode": "compare",
             "created_utc": started.isoformat(timespec="seconds"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from hepstack.bench.stats import CONFIDENCE
 from hepstack.cli import app
 
 if TYPE_CHECKING:
@@ -110,6 +111,9 @@ def compare(
     ],
     baseline: Annotated[str | None, typer.Option(help="The reference label (default: the first).")] = None,
     test: Annotated[str, typer.Option(help="Name of the job in the table's title.")] = "job",
+    confidence: Annotated[
+        float, typer.Option(help="Confidence level of the intervals, between 0.5 and 1.")
+    ] = CONFIDENCE,
     output: Output = None,
     per_module: PerModule = False,
 ) -> None:
@@ -120,7 +124,9 @@ def compare(
     from hepstack.bench.report import write_report
     from hepstack.bench.workflow import compare_report
 
-    report, directory = compare_report(pairs, baseline=baseline, test=test, output=output)
+    report, directory = compare_report(
+        pairs, baseline=baseline, test=test, output=output, confidence=confidence
+    )
     page = write_report(report, directory, per_module)
     _show(report, per_module, page)
 
