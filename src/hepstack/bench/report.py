@@ -89,9 +89,9 @@ def legend(analysis: Analysis) -> str:
     baseline = analysis.baseline
     return (
         f"Time: median of per-event seconds, all repetitions pooled. Speed relative to {baseline}, larger "
-        f"is faster: median({baseline}) / median(arm) in each round, averaged over rounds (geometric; "
-        f"20 % trimmed from 10 rounds); [{percent(analysis.confidence)} interval: Student t over rounds, "
-        "bootstrap over rounds from 10, over events with a single round]; * = the interval excludes 1."
+        f"is faster: median({baseline}) / median(arm) in each round, geometric 20 % trimmed mean over "
+        f"rounds; [{percent(analysis.confidence)} interval from the rounds: Yuen's t under 10 rounds, "
+        "bootstrap from 10; from the events for a single round]; * = the interval excludes 1."
     )
 
 
@@ -176,13 +176,13 @@ def summary_json(report: BenchReport) -> dict[str, object]:
         "statistics": {
             "estimator": "median of per-event seconds, all repetitions pooled",
             "relative_speed": f"median({analysis.baseline}) / median(arm) of the two runs in each round, "
-            "geometric 20 % trimmed mean over 10 or more rounds (method 'rounds'), geometric mean over 2-9 "
-            "(method 'rounds-t'); with a single round the ratio of the medians (method 'events'); larger "
-            "is faster",
+            "geometric 20 % trimmed mean over rounds (a round cut from each end from 5 rounds); with a "
+            "single round the ratio of the medians (method 'events'); larger is faster",
             "confidence": analysis.confidence,
-            "interval": "percentile bootstrap over rounds (method 'rounds'), Student t over rounds (method "
-            "'rounds-t'), bootstrap over events (method 'events'; it ignores run-to-run spread); the "
-            "median's interval: bootstrap over repetitions, then events inside them",
+            "interval": "percentile bootstrap over 10 or more rounds (method 'rounds'), Yuen's trimmed-mean "
+            "Student t over 2-9 rounds (method 'rounds-t'), bootstrap over events with a single round "
+            "(method 'events'; it ignores run-to-run spread); the median's interval: bootstrap over "
+            "repetitions, then events inside them",
             "resamples": analysis.resamples,
             "seed": analysis.seed,
         },
