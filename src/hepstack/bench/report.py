@@ -122,7 +122,7 @@ def rich_tables(report: BenchReport, per_module: bool) -> list[Table]:
     analysis = report.analysis
     rows = table_rows(analysis, per_module)
     tables = []
-    for workload in report.analysis.workloads:
+    for workload in analysis.workloads:
         table = Table(title=f"{report.name}: {workload}", caption=legend(analysis), caption_justify="left")
         table.add_column("test")
         table.add_column("modules")

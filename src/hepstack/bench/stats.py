@@ -14,9 +14,9 @@ called different in 13 % of simulated 3-round studies, tests/bench/test_stats.py
   30-round art study this narrowed the A/A control's interval from 5.4 to 2.9 points (README.md);
 - two to nine rounds (method "rounds-t"): the same trimmed mean (from 5 rounds, when it cuts a round
   from each end) with Yuen's Student t interval (a bootstrap over a handful of rounds is too narrow:
-  7 % false calls at 8 rounds). Simulated with this
-  VM's spread (runs ±2 %, one in seven in an 18 % spell), identical arms are called different in 2-4 %
-  of studies at 95 %, ~0.5 % at 99 %, and a twice slower arm is found in all of them from 3 rounds;
+  7 % false calls at 8 rounds). Simulated with this VM's spread (runs ±2 %, one in seven in an 18 %
+  spell), identical arms are called different in 2-4 % of studies at 95 % (0.6 % at 99 %), and a
+  twice slower arm is found in all of them from 3 rounds at 95 % (from 6 at 99 %);
 - one round (e.g. `hepstack bench compare` with one database per label, method "events"): the ratio of
   the medians with an event bootstrap. It knows nothing of run-to-run spread, so its interval is a
   lower bound on the real uncertainty.
@@ -215,10 +215,10 @@ def _score_by_t(log_ratios: Seconds, confidence: float) -> Score:
     from scipy import stats
 
     count = log_ratios.size
-    cut = int(ROUND_TRIM * count)
+    cut = int(ROUND_TRIM * count)  # as trimmed_mean cuts
     kept = count - 2 * cut
     ordered = np.sort(log_ratios)
-    center = float(ordered[cut : count - cut].mean())
+    center = float(trimmed_mean(log_ratios))
     winsorized = np.clip(ordered, ordered[cut], ordered[count - cut - 1])
     spread = float(winsorized.std(ddof=1)) * math.sqrt((count - 1) / (kept * (kept - 1)))
     half = float(stats.t.ppf(0.5 + confidence / 2, kept - 1)) * spread
