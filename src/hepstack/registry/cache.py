@@ -110,7 +110,8 @@ class NodeCache:
             try:
                 convert(scratch)
                 size = _tree_size(scratch)
-                (directory / f"{name}.meta").write_text(json.dumps({"size": size, "image": label}) + "\n")
+                _, meta = use_files(str(final))
+                Path(meta).write_text(json.dumps({"size": size, "image": label}) + "\n")
                 scratch.rename(final)
             finally:
                 _remove(scratch)
