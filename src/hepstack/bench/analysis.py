@@ -56,6 +56,11 @@ class Analysis:
     seed: int
     confidence: float
 
+    @property
+    def confidence_percent(self) -> str:
+        """The intervals' confidence as the report prints it, e.g. ``95 %``."""
+        return f"{100 * self.confidence:g} %"
+
     def group_rows(self, workload: str) -> list[Row]:
         return [row for row in self.rows if row.workload == workload and row.kind == "group"]
 

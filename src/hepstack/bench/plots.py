@@ -107,7 +107,7 @@ def _figure3(analysis: Analysis, path: Path) -> str:
     return (
         "Figure 3 - median seconds/event of the workers (all non-output modules), the output modules and the "
         "source, per arm, each group on its own scale; error bars = bootstrap "
-        f"{100 * analysis.confidence:g} % interval of the median; "
+        f"{analysis.confidence_percent} interval of the median; "
         f"numbers = speed relative to {analysis.baseline} (* = interval excludes 1)."
     )
 

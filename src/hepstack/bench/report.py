@@ -77,12 +77,8 @@ def _table_row(row: Row, arm: str, cell: Cell, baseline: str) -> TableRow:
     )
 
 
-def percent(confidence: float) -> str:
-    return f"{100 * confidence:g} %"
-
-
 def speed_header(analysis: Analysis) -> str:
-    return f"speed relative to {analysis.baseline} [{percent(analysis.confidence)} CI]"
+    return f"speed relative to {analysis.baseline} [{analysis.confidence_percent} CI]"
 
 
 def legend(analysis: Analysis) -> str:
@@ -90,7 +86,7 @@ def legend(analysis: Analysis) -> str:
     return (
         f"Time: median of per-event seconds, all repetitions pooled. Speed relative to {baseline}, larger "
         f"is faster: median({baseline}) / median(arm) in each round, geometric 20 % trimmed mean over "
-        f"rounds; [{percent(analysis.confidence)} interval from the rounds: Yuen's t under 10 rounds, "
+        f"rounds; [{analysis.confidence_percent} interval from the rounds: Yuen's t under 10 rounds, "
         "bootstrap from 10; from the events for a single round]; * = the interval excludes 1."
     )
 
