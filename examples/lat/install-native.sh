@@ -10,7 +10,8 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -r "$here/requirements.txt"
 "$venv/bin/python" -m pip install -q --no-deps "$here"
-"$venv/bin/python" -m pip install -q pytest  # the example's own test runner (scripts/test.sh)
+# The example's own test runner (scripts/test.sh), and mpmath: exact references for its accuracy tests
+"$venv/bin/python" -m pip install -q pytest mpmath==1.3.0
 # The Galactic diffuse cube (465 MB) is generated where it is installed, not shipped; the same bytes as in
 # the images (tools/make_diffuse_cube.py uses no libm). The source tree gets a link, for runs from it.
 data=$("$venv/bin/python" -c 'import lat, pathlib; print(pathlib.Path(lat.__file__).parent / "data")')

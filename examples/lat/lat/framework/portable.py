@@ -1,9 +1,11 @@
 """Portable trigonometry: the same float64 bits on every platform that has IEEE-754 doubles.
 
-numpy's float64 ``sin``, ``cos``, ``arcsin``, ``arccos``, ``arctan2`` and ``hypot`` call the C
-library's libm, and libms differ in the last bit: glibc 2.35 removed the correctly rounded slow
-paths of ``asin``/``acos``/``atan``/``atan2`` and rewrote ``hypot``, so the bullseye (2.31) and
-bookworm (2.36) images gave different directions.  This module computes them with correctly
+numpy's float64 ``sin``, ``cos``, ``arcsin``, ``arccos``, ``arctan2`` and ``hypot`` differ in the
+last bit from one platform to the next: they call the C library's libm, and libms differ (glibc 2.35
+removed the correctly rounded slow paths of ``asin``/``acos``/``atan``/``atan2`` and rewrote
+``hypot``, so the bullseye (2.31) and bookworm (2.36) images gave different directions), and on a
+CPU with AVX-512 numpy 1.26 uses its own SIMD kernels instead of libm for some of them, which differ
+again by a few ulp.  This module computes them with correctly
 rounded IEEE operations only (``+ - * /``, ``sqrt``, ``rint``/``floor``, comparisons and
 selections), one operation at a time, so no libm is called and nothing can be contracted into a
 fused multiply-add: the approach of portable math libraries such as CERN's VDT, whose functions
@@ -24,8 +26,8 @@ Method (all constants are derived below from pi and exact rationals; nothing is 
 * ``hypot``: ``sqrt(a*a + b*b)`` with the squares and the root carried as head + tail.
 
 Every function adds a head and a small tail only at its last step, so it rounds about once:
-measured against 60-digit references, at most 0.64 ulp for sin/cos and 0.50 ulp for the others;
-against numpy (glibc 2.36) at most 1 ulp apart (tests/test_portable.py).
+measured against exact values (mpmath, 20,000 arguments per range), at most 0.77 ulp for sin/cos
+and 0.50 ulp for the others (tests/test_portable.py).
 
 Small inputs (the per-event calls of the simulation and reconstruction) run the same operations
 element by element on Python floats, which are IEEE doubles too (each operator is one rounded C
