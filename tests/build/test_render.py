@@ -60,6 +60,20 @@ def test_keys_ignore_caches_and_mtime(stack_copy: Path) -> None:
     assert _keys(stack_copy) == before
 
 
+def test_keys_depend_on_content_not_on_where_the_spec_is_or_how_it_is_named(
+    stack_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative, absolute and relocated specs give identical keys: two checkouts share one cache."""
+    absolute = _keys(stack_copy)
+    monkeypatch.chdir(stack_copy.parent.parent)
+    relative = _keys(Path("stack") / "stack.yaml")
+    monkeypatch.chdir(stack_copy.parent)
+    bare = _keys(Path("stack.yaml"))
+    moved = shutil.copytree(stack_copy.parent, tmp_path / "elsewhere" / "deeper" / "stack")
+    assert absolute == relative == bare == _keys(moved / "stack.yaml") == _keys(TEST_STACK)
+    assert len(set(absolute.values())) == len(absolute)  # and they are keys of different layers
+
+
 def test_mode_change_changes_key(stack_copy: Path) -> None:
     before = _keys(stack_copy)
     (stack_copy.parent / "files" / "app.py").chmod(0o755)

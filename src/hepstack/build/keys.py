@@ -38,13 +38,17 @@ def walk_files(root: Path) -> Iterator[Path]:
 
 
 def layer_key(containerfile_text: str, inputs: Iterable[Path], base_dir: Path, parent_key: str) -> str:
-    """Full hex key of a layer. ``inputs`` are the spec-relative files and directories the build reads."""
+    """Full hex key of a layer. ``inputs`` are the files and directories the build reads; they are hashed
+    by their paths relative to ``base_dir`` (the spec's directory), so a key depends on content only."""
+    base = base_dir.resolve()
     digest = hashlib.sha256()
     digest.update(f"{KEY_VERSION}\nparent {parent_key}\n".encode())
     digest.update(containerfile_text.encode())
-    for top in sorted(set(inputs)):
+    for top in sorted({Path(path).resolve() for path in inputs}):
         for file in walk_files(top):
-            relative = file.relative_to(base_dir) if file.is_relative_to(base_dir) else file
+            # Relative to the spec's directory, never absolute: the same spec named by a relative or an
+            # absolute path, or checked out anywhere else, gives the same keys (and shares a cache).
+            relative = os.path.relpath(file, base)
             if file.is_symlink():
                 digest.update(f"\nlink {relative} -> {file.readlink()}".encode())
                 continue
