@@ -72,8 +72,13 @@ def run(
     input_text: str | None = None,
     timeout: float | None = None,
     hint: str | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> Completed:
-    """Run ``argv`` to completion, capturing stdout and stderr as text."""
+    """Run ``argv`` to completion, capturing stdout and stderr as text.
+
+    ``pass_fds`` stay open in the child: a lock held on one of them is held until the child exits, even if
+    this process dies first (how a pipeline submission stays atomic across ``kill -9``).
+    """
     import subprocess
 
     argv = [str(a) for a in argv]
@@ -88,6 +93,7 @@ def run(
             input=input_text,
             timeout=timeout,
             check=False,
+            pass_fds=tuple(pass_fds),
         )
     except FileNotFoundError as exc:
         raise ProcessError(argv, 127, f"{argv[0]}: not found", hint=hint) from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hepstack.batch.schedulers.base import WHOLE_JOB, Scheduler
+from hepstack.batch.schedulers.base import WHOLE_JOB, QueuedJob, Scheduler
 from hepstack.batch.schedulers.htcondor import HTCondorScheduler
 from hepstack.batch.schedulers.local import LocalScheduler
 from hepstack.batch.schedulers.lsf import LsfScheduler
@@ -28,4 +28,4 @@ def get_scheduler(name: str) -> Scheduler:
         raise UnknownName("scheduler", name, [*SCHEDULERS, *ALIASES]) from None
 
 
-__all__ = ["ALIASES", "SCHEDULERS", "WHOLE_JOB", "Scheduler", "get_scheduler"]
+__all__ = ["ALIASES", "SCHEDULERS", "WHOLE_JOB", "QueuedJob", "Scheduler", "get_scheduler"]

@@ -11,6 +11,7 @@ shape: submit argv -> native id, queue argv -> state table -> job state, cancel 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hepstack import proc
@@ -19,6 +20,14 @@ from hepstack.batch.states import QueueEntry
 
 # Key for "every task of the job that the queue does not list one by one" (local jobs, pending ranges).
 WHOLE_JOB = 0
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One job of a user's queue, as one bulk query sees it: its name and its tasks' entries."""
+
+    name: str
+    tasks: dict[int, QueueEntry] = field(default_factory=dict)
 
 
 class Scheduler(ABC):
@@ -65,6 +74,20 @@ class Scheduler(ABC):
 
     @abstractmethod
     def cancel_argv(self, native_id: str) -> list[str]: ...
+
+    # --- many jobs at once (pipelines): one query per poll, whatever the number of jobs ---------------
+
+    @abstractmethod
+    def user_queue_argv(self, user: str) -> list[str]:
+        """One query for every job of ``user`` the queue holds (names included, for re-attaching)."""
+
+    @abstractmethod
+    def parse_user_queue(self, result: proc.Completed) -> dict[str, QueuedJob]:
+        """native id -> :class:`QueuedJob` for every job in the answer to ``user_queue_argv``."""
+
+    def cancel_task_argv(self, native_id: str, task: int) -> list[str]:
+        """Cancel one task of an array; default: the scheduler cannot, so the whole job."""
+        return self.cancel_argv(native_id)
 
     @abstractmethod
     def ping_argv(self) -> list[str]:

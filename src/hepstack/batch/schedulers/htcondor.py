@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from hepstack.batch.schedulers.base import Scheduler
+from hepstack.batch.schedulers.base import QueuedJob, Scheduler
 from hepstack.batch.spec import JobSpec, duration_seconds, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
@@ -27,6 +27,7 @@ HTCONDOR_STATES: dict[str, TaskState] = {
     "7": TaskState.HELD,  # Suspended
 }
 ATTRIBUTES = "ClusterId,ProcId,JobStatus,ExitCode"
+USER_ATTRIBUTES = "ClusterId,ProcId,JobStatus,JobBatchName"
 # condor_submit -terse: "first - last" job ids, e.g. "42.0 - 42.19" (condor_submit(1))
 _TERSE = re.compile(r"^(\d+)\.\d+\s*-\s*\d+\.\d+")
 
@@ -123,6 +124,35 @@ class HTCondorScheduler(Scheduler):
 
     def cancel_argv(self, native_id: str) -> list[str]:
         return ["condor_rm", native_id]
+
+    def cancel_task_argv(self, native_id: str, task: int) -> list[str]:
+        return ["condor_rm", f"{native_id}.{task - 1}"]  # condor_rm(1): cluster.proc; ProcId is 0-based
+
+    def user_queue_argv(self, user: str) -> list[str]:
+        return ["condor_q", user, "-json", "-attributes", USER_ATTRIBUTES]
+
+    def parse_user_queue(self, result: Completed) -> dict[str, QueuedJob]:
+        if result.returncode != 0:
+            raise HepstackError(f"condor_q failed: {result.stderr.strip()}", hint="is the schedd reachable?")
+        if not result.stdout.strip():
+            return {}
+        try:
+            ads = json.loads(result.stdout)
+        except json.JSONDecodeError as exc:
+            raise HepstackError(
+                f"HTCondor printed invalid JSON: {exc}", hint="check the HTCondor version"
+            ) from None
+        jobs: dict[str, QueuedJob] = {}
+        for ad in ads:
+            cluster = str(ad.get("ClusterId", ""))
+            if not cluster.isdigit():
+                continue
+            job = jobs.setdefault(cluster, QueuedJob(str(ad.get("JobBatchName", ""))))
+            native_state = str(ad.get("JobStatus"))
+            job.tasks[int(ad.get("ProcId", 0)) + 1] = QueueEntry(
+                map_state(HTCONDOR_STATES, native_state, self.name), native_state
+            )
+        return jobs
 
     def ping_argv(self) -> list[str]:
         return ["condor_status", "-schedd", "-af", "Name"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
@@ -33,6 +33,8 @@ LSF_STATES: dict[str, TaskState] = {
 _SUBMITTED = re.compile(r"Job <(\d+)> is submitted")
 # bjobs -o fields (bjobs -o, https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bjobs.o.1.html)
 BJOBS_FORMAT = "jobid jobindex stat exit_code delimiter='|'"
+BJOBS_USER_FORMAT = "jobid jobindex stat job_name delimiter='|'"
+_ELEMENT = re.compile(r"\[\d+\]$")  # bjobs shows an array element's name as NAME[INDEX]
 
 
 class LsfScheduler(Scheduler):
@@ -100,6 +102,27 @@ class LsfScheduler(Scheduler):
 
     def cancel_argv(self, native_id: str) -> list[str]:
         return ["bkill", native_id]
+
+    def cancel_task_argv(self, native_id: str, task: int) -> list[str]:
+        return ["bkill", f"{native_id}[{task}]"]  # bkill(1): "job_ID[index]"
+
+    def user_queue_argv(self, user: str) -> list[str]:
+        return ["bjobs", "-u", user, "-noheader", "-o", BJOBS_USER_FORMAT]
+
+    def parse_user_queue(self, result: Completed) -> dict[str, QueuedJob]:
+        if not_found(result, "No unfinished job found"):
+            return {}
+        if result.returncode != 0 and not result.stdout.strip():
+            raise HepstackError(f"bjobs failed: {result.stderr.strip()}", hint="is LSF reachable?")
+        jobs: dict[str, QueuedJob] = {}
+        for line in result.stdout.splitlines():
+            parts = [part.strip() for part in line.split("|", 3)]
+            if len(parts) != 4 or not parts[0].isdigit():
+                continue
+            job = jobs.setdefault(parts[0], QueuedJob(_ELEMENT.sub("", parts[3])))
+            index = int(parts[1]) if parts[1].isdigit() and parts[1] != "0" else 1
+            job.tasks[index] = QueueEntry(map_state(LSF_STATES, parts[2], self.name), parts[2])
+        return jobs
 
     def ping_argv(self) -> list[str]:
         return ["bqueues"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
@@ -146,6 +146,27 @@ class SgeScheduler(Scheduler):
 
     def cancel_argv(self, native_id: str) -> list[str]:
         return ["qdel", native_id]
+
+    def cancel_task_argv(self, native_id: str, task: int) -> list[str]:
+        return ["qdel", native_id, "-t", str(task)]  # qdel(1): -t task_id_range
+
+    def user_queue_argv(self, user: str) -> list[str]:
+        return ["qstat", "-u", user, "-g", "d", "-xml"]
+
+    def parse_user_queue(self, result: Completed) -> dict[str, QueuedJob]:
+        if result.returncode != 0:
+            raise HepstackError(f"qstat failed: {result.stderr.strip()}", hint="is sge_qmaster running?")
+        jobs: dict[str, QueuedJob] = {}
+        for entry in ElementTree.fromstring(result.stdout).iter("job_list"):
+            native = (entry.findtext("JB_job_number") or "").strip()
+            if not native.isdigit():
+                continue
+            job = jobs.setdefault(native, QueuedJob((entry.findtext("JB_name") or "").strip()))
+            native_state = (entry.findtext("state") or "").strip()
+            state = map_state(SGE_STATES, native_state, self.name)
+            for index in _task_range((entry.findtext("tasks") or "1").strip()):
+                job.tasks[index] = QueueEntry(state, native_state)
+        return jobs
 
     def ping_argv(self) -> list[str]:
         return ["qstat", "-g", "c"]

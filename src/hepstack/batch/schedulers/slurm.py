@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from hepstack.batch.schedulers.base import Scheduler, not_found
+from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, map_state
 from hepstack.errors import HepstackError
@@ -125,6 +125,26 @@ class SlurmScheduler(Scheduler):
 
     def cancel_argv(self, native_id: str) -> list[str]:
         return ["scancel", native_id]
+
+    def cancel_task_argv(self, native_id: str, task: int) -> list[str]:
+        return ["scancel", f"{native_id}_{task}"]  # scancel(1): JOBID_ARRAYID
+
+    def user_queue_argv(self, user: str) -> list[str]:
+        # %j (the name) last: hepstack's names never hold '|', anyone else's are cut at the first one
+        return ["squeue", "--noheader", "--array", f"--user={user}", "--format=%F|%K|%T|%j"]
+
+    def parse_user_queue(self, result: Completed) -> dict[str, QueuedJob]:
+        if result.returncode != 0:
+            raise HepstackError(f"squeue failed: {result.stderr.strip()}", hint="is slurmctld running?")
+        jobs: dict[str, QueuedJob] = {}
+        for line in result.stdout.splitlines():
+            parts = line.strip().split("|", 3)
+            if len(parts) != 4 or not parts[0].isdigit():
+                continue
+            job = jobs.setdefault(parts[0], QueuedJob(parts[3]))
+            index = int(parts[1]) if parts[1].isdigit() else 1
+            job.tasks[index] = QueueEntry(map_state(SLURM_STATES, parts[2], self.name), parts[2])
+        return jobs
 
     def ping_argv(self) -> list[str]:
         return ["sinfo", "--noheader", "--format", "%P %a %D %T"]
