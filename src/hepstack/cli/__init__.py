@@ -49,7 +49,18 @@ def _root(
 
 def _register() -> None:
     # Imported here so each module can `from hepstack.cli import app` without a cycle.
-    from hepstack.cli import batch, bench, build, doctor, images, registry, run, schema, verify  # noqa: F401
+    from hepstack.cli import (  # noqa: F401
+        batch,
+        bench,
+        build,
+        doctor,
+        images,
+        pipeline,
+        registry,
+        run,
+        schema,
+        verify,
+    )
 
 
 def main() -> None:

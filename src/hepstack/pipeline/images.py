@@ -1,0 +1,82 @@
+"""A stream's images, resolved once when it is created and pinned for its life.
+
+``STACK/LAYER`` is the newest build in the catalog; where this user's catalog has none (a release pulled or
+loaded into this user's store), the engine's ``localhost/STACK/LAYER:latest`` and its ``io.hepstack.*``
+labels. Anything else is an engine reference, pinned by its image id. A later build of the same layer never
+changes what a running stream uses: every job of the stream runs the pinned reference and id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from hepstack import proc
+from hepstack.context import Context
+from hepstack.errors import HepstackError
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    name: str  # as the pipeline file writes it: lat/digi
+    reference: str  # localhost/lat/digi:94b7ca8523bb
+    image_id: str | None  # sha256:...
+    engine: str  # the store that holds it (podman | docker)
+    key: str | None = None  # the layer's content key, when hepstack built it
+
+
+def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
+    """Resolve ``name`` now, or :class:`HepstackError` saying how to make it resolvable."""
+    from hepstack.launch import STACK_LAYER, resolve_image
+
+    try:
+        resolved = resolve_image(name, context)
+    except HepstackError:  # STACK/LAYER this user never built: look in the engine's store below
+        resolved = None
+    if resolved is not None and resolved.image_id is not None:
+        from hepstack.catalog import Catalog
+
+        record = Catalog(context.catalog_path).newest(resolved.stack or "", resolved.layer or "")
+        key = record.key if record else None
+        return PinnedImage(name, resolved.reference, resolved.image_id, resolved.engine, key)
+    reference = f"localhost/{name}:latest" if STACK_LAYER.match(name) else name
+    image_id, key = _inspect(reference, engine)
+    if image_id is None:
+        raise HepstackError(
+            f"unknown image {name}: not in the catalog ({context.catalog_path}) "
+            f"and not in the {engine} store",
+            hint=f"build it (hepstack build STACK.yaml {name.split('/')[-1]}), pull the release "
+            "(hepstack pull --manifest ...), or load it into this user's store",
+        )
+    return PinnedImage(name, reference, image_id, engine, key)
+
+
+def _inspect(reference: str, engine_name: str) -> tuple[str | None, str | None]:
+    from hepstack.build.engines import get_engine
+
+    engine = get_engine(engine_name)
+    try:
+        result = proc.run(engine.inspect_argv(reference), check=False, timeout=60)
+    except HepstackError:
+        return None, None
+    if result.returncode != 0:
+        return None, None
+    try:
+        inspected = json.loads(result.stdout)[0]
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None, None
+    image_id = str(inspected.get("Id", ""))
+    labels = (inspected.get("Config") or {}).get("Labels") or inspected.get("Labels") or {}
+    if not image_id:
+        return None, None
+    return (image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"), labels.get(
+        "io.hepstack.key"
+    )
+
+
+def pins_to_json(pins: dict[str, PinnedImage]) -> str:
+    return json.dumps({name: asdict(pinned) for name, pinned in pins.items()}, sort_keys=True)
+
+
+def pins_from_json(text: str | None) -> dict[str, PinnedImage]:
+    return {name: PinnedImage(**values) for name, values in json.loads(text or "{}").items()}

@@ -1,0 +1,316 @@
+"""What `pipeline status`, `show`, `logs`, `outputs` and `provenance` print: read-only queries.
+
+``status`` is Pipeline II's matrix: for each step of a pipeline (or of one stream's tree), how many process
+instances are in each state, in one GROUP BY query whatever the size of the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from hepstack.errors import HepstackError
+from hepstack.pipeline import db
+from hepstack.pipeline.address import Address
+
+INSTANCE_STATES = (
+    "WAITING",
+    "READY",
+    "SUBMITTED",
+    "RUNNING",
+    "SUCCESS",
+    "FAILED",
+    "TERMINATED",
+    "UNKNOWN",
+    "CANCELED",
+    "SKIPPED",
+)
+STREAM_STATES = ("WAITING", "RUNNING", "SUCCESS", "FAILED", "CANCELED")
+
+
+@dataclass
+class Matrix:
+    pipeline: str
+    stream: str | None
+    steps: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> state -> count
+    streams: dict[str, dict[str, int]] = field(default_factory=dict)  # node -> state -> count
+
+    @property
+    def done(self) -> bool:
+        active = ("WAITING", "READY", "SUBMITTED", "RUNNING")
+        return not any(counts.get(state) for counts in self.steps.values() for state in active)
+
+    def as_json(self) -> dict[str, Any]:
+        totals: dict[str, int] = {}
+        for counts in self.steps.values():
+            for state, count in counts.items():
+                totals[state] = totals.get(state, 0) + count
+        return {
+            "pipeline": self.pipeline,
+            "stream": self.stream,
+            "steps": self.steps,
+            "streams": self.streams,
+            "totals": totals,
+            "done": self.done,
+        }
+
+
+def _subtree(address: Address) -> Any:
+    s = db.streams
+    condition = s.c.pipeline == address.pipeline
+    if address.stream:
+        condition = and_(
+            condition,
+            or_(s.c.address == address.stream, s.c.address.startswith(address.stream + "/", autoescape=True)),
+        )
+    return condition
+
+
+def matrix(connection: Connection, address: Address) -> Matrix:
+    s, i = db.streams, db.instances
+    where = _subtree(address)
+    result = Matrix(address.pipeline, address.stream)
+    step_rows = connection.execute(
+        select(i.c.step, i.c.state, func.count())
+        .select_from(i.join(s, i.c.stream_id == s.c.id))
+        .where(where, i.c.current.is_(True))
+        .group_by(i.c.step, i.c.state)
+        .order_by(func.min(i.c.id))
+    ).all()
+    for step, state, count in step_rows:
+        result.steps.setdefault(step, {})[state] = int(count)
+    for node, state, count in connection.execute(
+        select(s.c.node, s.c.state, func.count()).where(where).group_by(s.c.node, s.c.state)
+    ).all():
+        result.streams.setdefault(node or "(top)", {})[state] = int(count)
+    if not result.steps and not result.streams:
+        raise HepstackError(
+            f"no pipeline stream matches {address}",
+            hint="`hepstack pipeline status` lists every pipeline and its streams",
+        )
+    return result
+
+
+def pipelines_in(connection: Connection) -> list[str]:
+    rows = connection.execute(select(db.streams.c.pipeline).distinct().order_by(db.streams.c.pipeline))
+    return [row[0] for row in rows]
+
+
+def top_streams(connection: Connection, pipeline: str) -> list[dict[str, Any]]:
+    s = db.streams
+    rows = connection.execute(
+        select(s.c.address, s.c.state, s.c.created_at, s.c.finished_at)
+        .where(s.c.pipeline == pipeline, s.c.parent_id.is_(None))
+        .order_by(s.c.id)
+    ).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def find_instance(connection: Connection, address: Address) -> dict[str, Any]:
+    """One instance row (the current execution unless ``#N`` asks for another), with its stream."""
+    s, i = db.streams, db.instances
+    step_condition = or_(
+        i.c.step == address.step, i.c.step.endswith("." + (address.step or ""), autoescape=True)
+    )
+    query = (
+        select(i, s.c.address.label("stream_address"), s.c.variables, s.c.node)
+        .select_from(i.join(s, i.c.stream_id == s.c.id))
+        .where(s.c.pipeline == address.pipeline, s.c.address == address.stream, step_condition)
+    )
+    if address.execution is not None:
+        query = query.where(i.c.execution == address.execution)
+    else:
+        query = query.where(i.c.current.is_(True))
+    row = connection.execute(query).mappings().first()
+    if row is None:
+        raise HepstackError(
+            f"no process instance {address}",
+            hint=f"`hepstack pipeline status {address.pipeline}/{address.stream}` shows its steps",
+        )
+    return dict(row)
+
+
+def attempts_of(connection: Connection, instance_id: int) -> list[dict[str, Any]]:
+    a, sub = db.attempts, db.submissions
+    rows = connection.execute(
+        select(a, sub.c.scheduler, sub.c.native_id, sub.c.job_name, sub.c.jobdir)
+        .select_from(a.outerjoin(sub, a.c.submission_id == sub.c.id))
+        .where(a.c.instance_id == instance_id)
+        .order_by(a.c.attempt)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def outputs_of(connection: Connection, instance_id: int) -> list[dict[str, Any]]:
+    o = db.outputs
+    rows = connection.execute(
+        select(o.c.name, o.c.path, o.c.size, o.c.sha256)
+        .where(o.c.instance_id == instance_id)
+        .order_by(o.c.name)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def provenance(connection: Connection, instance_row: dict[str, Any]) -> dict[str, Any]:
+    """Everything recorded about one instance: Pipeline II's process page, as data."""
+    images = _root_images(connection, instance_row["root_id"])
+    pinned = next(
+        (value for value in images.values() if value.get("reference") == instance_row["image"]), None
+    )
+    return {
+        "instance": f"{instance_row['pipeline']}/{instance_row['stream_address']}:"
+        f"{instance_row['step'].rsplit('.', 1)[-1]}",
+        "step": instance_row["step"],
+        "execution": instance_row["execution"],
+        "current": bool(instance_row["current"]),
+        "state": instance_row["state"],
+        "reason": instance_row["reason"],
+        "exit_code": instance_row["exit_code"],
+        "attempts": instance_row["attempt"],
+        "site": instance_row["site"],
+        "scheduler": instance_row["scheduler"],
+        "runtime": instance_row["runtime"],
+        "host": instance_row["host"],
+        "image": instance_row["image"],
+        "image_id": instance_row["image_id"],
+        "spec_key": pinned.get("key") if pinned else None,
+        "command": json.loads(instance_row["command"]) if instance_row["command"] else None,
+        "variables": json.loads(instance_row["variables"]),
+        "inputs": json.loads(instance_row["inputs"]) if instance_row["inputs"] else {},
+        "started_at": instance_row["started_at"],
+        "ended_at": instance_row["ended_at"],
+        "history": [
+            {
+                "attempt": row["attempt"],
+                "state": row["state"],
+                "exit_code": row["exit_code"],
+                "reason": row["reason"],
+                "host": row["host"],
+                "scheduler": row["scheduler"],
+                "job": f"{row['native_id']}[{row['task_index']}]" if row["native_id"] else None,
+                "job_name": row["job_name"],
+                "log": row["log"],
+                "started_at": row["started_at"],
+                "ended_at": row["ended_at"],
+            }
+            for row in attempts_of(connection, instance_row["id"])
+        ],
+        "outputs": outputs_of(connection, instance_row["id"]),
+    }
+
+
+def _root_images(connection: Connection, root_id: int) -> dict[str, dict[str, Any]]:
+    row = connection.execute(select(db.streams.c.images).where(db.streams.c.id == root_id)).first()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
+def outputs_list(connection: Connection, address: Address | None) -> list[dict[str, Any]]:
+    """The data catalog: every recorded output of current executions, with where it came from."""
+    o, i, s = db.outputs, db.instances, db.streams
+    query = (
+        select(
+            o.c.path,
+            o.c.name,
+            o.c.size,
+            o.c.sha256,
+            i.c.step,
+            i.c.execution,
+            i.c.image,
+            i.c.image_id,
+            i.c.site,
+            i.c.host,
+            s.c.pipeline,
+            s.c.address,
+            s.c.variables,
+        )
+        .select_from(o.join(i, o.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
+        .where(i.c.current.is_(True))
+        .order_by(o.c.id)
+    )
+    if address is not None:
+        query = query.where(_subtree(address))
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def producer_of(connection: Connection, path: str) -> dict[str, Any]:
+    """The instance row that wrote ``path`` (its newest recorded output of that name)."""
+    o, i, s = db.outputs, db.instances, db.streams
+    row = (
+        connection.execute(
+            select(i, s.c.address.label("stream_address"), s.c.variables, s.c.node)
+            .select_from(o.join(i, o.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
+            .where(o.c.path == path)
+            .order_by(o.c.id.desc())
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise HepstackError(
+            f"no pipeline recorded an output {path}",
+            hint="give the absolute path as the step declared it; `hepstack pipeline outputs` lists them",
+        )
+    return dict(row)
+
+
+def pipelines_with_work(connection: Connection) -> list[str]:
+    """Pipelines with an unfinished top stream."""
+    s = db.streams
+    rows = connection.execute(
+        select(s.c.pipeline)
+        .where(s.c.parent_id.is_(None), s.c.state.in_(("WAITING", "RUNNING")))
+        .distinct()
+        .order_by(s.c.pipeline)
+    )
+    return [row[0] for row in rows]
+
+
+def lineage(connection: Connection, path: str, limit: int = 500) -> list[dict[str, Any]]:
+    """The provenance of the instance that wrote ``path``, then of every instance it was made from
+    (the producers of its input files, and the steps of its stream it needed), breadth first."""
+    from hepstack.pipeline.graph import DefinitionCache
+
+    definitions = DefinitionCache()
+    first = producer_of(connection, path)
+    queue, seen = [first], {first["id"]}
+    chain: list[dict[str, Any]] = []
+    while queue and len(chain) < limit:
+        row = queue.pop(0)
+        record = provenance(connection, row)
+        chain.append(record)
+        for upstream in _upstream(connection, row, definitions):
+            if upstream["id"] not in seen:
+                seen.add(upstream["id"])
+                queue.append(upstream)
+    return chain
+
+
+def _upstream(connection: Connection, row: dict[str, Any], definitions: Any) -> list[dict[str, Any]]:
+    s, i = db.streams, db.instances
+    found = []
+    for values in (json.loads(row["inputs"]) if row["inputs"] else {}).values():
+        for value in values:
+            if value.startswith("/"):
+                try:
+                    found.append(producer_of(connection, value))
+                except HepstackError:
+                    continue  # a list of ids, or a file no pipeline made
+    definition_id = connection.execute(
+        select(s.c.definition_id).where(s.c.id == row["stream_id"])
+    ).scalar_one()
+    step = definitions.get(connection, definition_id).steps.get(row["step"])
+    targets = [d.target for d in step.needs if not d.below] if step else []
+    if targets:
+        found += [
+            dict(r)
+            for r in connection.execute(
+                select(i, s.c.address.label("stream_address"), s.c.variables, s.c.node)
+                .select_from(i.join(s, i.c.stream_id == s.c.id))
+                .where(i.c.stream_id == row["stream_id"], i.c.step.in_(targets), i.c.current.is_(True))
+            ).mappings()
+        ]
+    return found
