@@ -59,7 +59,7 @@ def create(
     from hepstack.context import Context
     from hepstack.errors import HepstackError
     from hepstack.pipeline.definition import load_pipeline
-    from hepstack.pipeline.images import pin
+    from hepstack.pipeline.images import engine_for, pin
     from hepstack.pipeline.streams import create_stream
 
     pipeline = load_pipeline(file)
@@ -70,21 +70,11 @@ def create(
             raise HepstackError(f"bad --var {item!r}", hint="write NAME=VALUE")
         given[name] = value
     context = Context.from_environment()
-    pins = {image: pin(image, context, _engine_for(pipeline, image)) for image in pipeline.images()}
+    pins = {image: pin(image, context, engine_for(pipeline, image)) for image in pipeline.images()}
     database = _database()
     create_stream(database, pipeline, stream, given, pins)
     shown = ", ".join(f"{name} {p.reference} ({(p.image_id or '')[:19]})" for name, p in pins.items())
     print(f"created stream {pipeline.name}/{stream} (version {pipeline.version}); images: {shown or 'none'}")
-
-
-def _engine_for(pipeline: Any, image: str) -> str:
-    """The store a stream's image is pinned from: docker for steps that run with docker, else podman."""
-    runtimes = {
-        step.spec.runtime or pipeline.spec.defaults.runtime
-        for step in pipeline.steps.values()
-        if step.spec.image == image
-    }
-    return "docker" if runtimes == {"docker"} else "podman"
 
 
 @pipeline_app.command()

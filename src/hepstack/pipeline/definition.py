@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hepstack.errors import SpecError, SpecErrors
-from hepstack.pipeline.model import Dependency, Node, PipelineSpec, Step, model_at
+from hepstack.pipeline.model import NAME_PATTERN, Dependency, Node, PipelineSpec, Step, model_at
 from hepstack.pipeline.template import references, unknown_references, whole_reference
 from hepstack.spec.source_map import SourceMap, load_yaml
 from hepstack.spec.validation import did_you_mean, located_errors
@@ -103,9 +103,24 @@ class Pipeline:
         return sorted({step.spec.image for step in self.steps.values() if step.spec.image})
 
 
+class PipelineErrors(SpecErrors):
+    """Every problem of one pipeline file, located."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        super().__init__(errors)
+        count = len(self.errors)
+        self.message = self.message.replace(
+            f"the stack spec has {count} problem", f"the pipeline file has {count} problem", 1
+        )
+        self.args = (self.message,)
+
+
 def load_pipeline(path: Path) -> Pipeline:
-    """Parse and check ``path``; :class:`SpecErrors` lists every problem, located."""
-    data, source = load_yaml(path)
+    """Parse and check ``path``; :class:`PipelineErrors` lists every problem, located."""
+    try:
+        data, source = load_yaml(path)
+    except SpecErrors as exc:
+        raise PipelineErrors(exc.errors) from None
     if not isinstance(data, dict):
         raise SpecErrors(
             [source.error((), "a pipeline file is a mapping", hint="start with `pipeline: NAME`")]
@@ -118,7 +133,7 @@ def load_pipeline(path: Path) -> Pipeline:
     pipeline = Pipeline(spec=spec, source_text=text, path=str(path.resolve()))
     errors = _compile(pipeline, source)
     if errors:
-        raise SpecErrors(errors)
+        raise PipelineErrors(list({str(error): error for error in errors}.values()))
     return pipeline
 
 
@@ -157,6 +172,16 @@ def _compile(pipeline: Pipeline, source: SourceMap) -> list[SpecError]:
     locations: dict[str, tuple[str | int, ...]] = {}
     for node_path, node, location in _walk(pipeline.spec, "", ()):
         pipeline.nodes[node_path] = node
+        for kind, names in (("steps", node.steps), ("subpipelines", node.subpipelines)):
+            for name in names:
+                if not re.match(NAME_PATTERN, name):
+                    errors.append(
+                        source.error(
+                            (*location, kind, name),
+                            "not a name",
+                            hint="start with a letter; then letters, digits, '_' or '-' (48 at most)",
+                        )
+                    )
         for name, step in node.steps.items():
             qualified = f"{node_path}.{name}" if node_path else name
             locations[qualified] = (*location, "steps", name)

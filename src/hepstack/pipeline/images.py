@@ -15,6 +15,10 @@ from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from hepstack.pipeline.definition import Pipeline
+
 
 @dataclass(frozen=True)
 class PinnedImage:
@@ -23,6 +27,27 @@ class PinnedImage:
     image_id: str | None  # sha256:...
     engine: str  # the store that holds it (podman | docker)
     key: str | None = None  # the layer's content key, when hepstack built it
+
+
+def engine_for(pipeline: Pipeline, image: str) -> str:
+    """Where a stream's image is looked up: ``native`` when every step using it runs natively (the image
+    is then only a label), ``docker`` when they all run with docker, else podman's store (which
+    Charliecloud, Apptainer and Shifter steps convert or push from)."""
+    from hepstack.sites import get_site
+
+    runtimes = set()
+    defaults = pipeline.spec.defaults
+    for step in pipeline.steps.values():
+        if step.spec.image != image:
+            continue
+        runtime = step.spec.runtime or defaults.runtime
+        site = step.spec.site or defaults.site
+        if runtime is None and site is not None and "${" not in site:
+            runtime = get_site(site).profile.runtime
+        runtimes.add(runtime)
+    if runtimes == {"native"}:
+        return "native"
+    return "docker" if runtimes == {"docker"} else "podman"
 
 
 def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
@@ -39,6 +64,8 @@ def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
         record = Catalog(context.catalog_path).newest(resolved.stack or "", resolved.layer or "")
         key = record.key if record else None
         return PinnedImage(name, resolved.reference, resolved.image_id, resolved.engine, key)
+    if engine == "native":
+        return PinnedImage(name, name, None, "native")  # natively there is no image: a label
     reference = f"localhost/{name}:latest" if STACK_LAYER.match(name) else name
     image_id, key = _inspect(reference, engine)
     if image_id is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from hepstack.errors import HepstackError, SpecError, SpecErrors
+from hepstack.errors import HepstackError, SpecError
 from hepstack.pipeline import db
 from hepstack.pipeline.definition import Pipeline
 from hepstack.pipeline.images import PinnedImage, pins_to_json
@@ -131,7 +131,9 @@ def create_stream(
         )
     values, problems = stream_variables(pipeline, "", given, {}, "--var")
     if problems:
-        raise SpecErrors(
+        from hepstack.pipeline.definition import PipelineErrors
+
+        raise PipelineErrors(
             [
                 SpecError(problem, file=pipeline.path, line=None, key_path="variables", hint=_VARIABLE_HINT)
                 for problem in problems

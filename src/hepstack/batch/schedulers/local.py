@@ -37,7 +37,7 @@ class LocalScheduler(Scheduler):
         native_file = shlex.quote(str(script.parent / "native.id"))
         launcher = (
             f"setsid bash -c {shlex.quote(driver)} </dev/null >/dev/null 2>&1 & "
-            f"echo $! >{native_file}.tmp && mv -f {native_file}.tmp {native_file}; echo $!"
+            f"(umask 077; echo $! >{native_file}.tmp) && mv -f {native_file}.tmp {native_file}; echo $!"
         )
         return ["bash", "-c", launcher]
 
