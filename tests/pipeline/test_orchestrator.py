@@ -1,5 +1,5 @@
-"""The orchestrator on the local scheduler with native jobs (real processes, real job directories): data-driven
-fan-out, retries, a crumb that always fails and the merge of the good ones, throttles, rollback, cancel,
+"""The orchestrator on the local scheduler with native jobs (real processes, real job directories):
+data-driven fan-out, retries, a crumb that always fails and the merge of the good ones, throttles, rollback, cancel,
 provenance. The same behaviour on SLURM and SGE, in containers, is tested in tests/pipeline/test_l1_farm.py.
 """
 
