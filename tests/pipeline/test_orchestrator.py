@@ -1,8 +1,7 @@
 """The orchestrator on the local scheduler with native jobs (real processes, real job directories):
-data-driven fan-out, retries, a crumb that always fails and the merge of the good ones, throttles, rollback, cancel,
-provenance. The same behaviour on SLURM and SGE, in containers, is tested in tests/pipeline/test_l1_farm.py.
+data-driven fan-out, retries, a crumb that always fails and the merge of the good ones, throttles,
+rollback, cancel, provenance. The same on SLURM and SGE, in containers: tests/pipeline/test_l1_farm.py.
 """
-
 from __future__ import annotations
 
 import json
