@@ -2,6 +2,7 @@
 data-driven fan-out, retries, a crumb that always fails and the merge of the good ones, throttles,
 rollback, cancel, provenance. The same on SLURM and SGE, in containers: tests/pipeline/test_l1_farm.py.
 """
+
 from __future__ import annotations
 
 import json

@@ -209,8 +209,8 @@ class Orchestrator:
                 continue
             directory = scripts.attempt_dir(self.context, instance, instance.attempt)
             run = scripts.look(directory)
-            if run.ended is None and not run.started:
-                scripts.start(instance, instance.attempt, _inputs(instance), self.context)  # never started
+            if run.never_started:  # its predecessor died between recording the attempt and starting it
+                scripts.start(instance, instance.attempt, _inputs(instance), self.context)
                 continue
             if run.ended is None:
                 self._enforce_timeout(instance, run)
@@ -358,6 +358,7 @@ class Orchestrator:
         active = [x for x in graph.instances.values() if not x.step.is_script and x.state in ACTIVE_STATES]
         self._last_poll = time.time()
         if not active:
+            _close_finished_submissions(self.database, self.pipelines)
             return 0
         reconcile(self.database, self.pipelines)  # intents left by a crash of this very process's pass
         with self.database.read() as connection:
@@ -395,7 +396,7 @@ class Orchestrator:
                     record_end(connection, instance, outcome, instance.stream.definition_id)
                     ended += 1
             faults.point("mid-outcomes")
-        _close_finished_submissions(self.database, [task.submission_id for task in tasks])
+        _close_finished_submissions(self.database, self.pipelines)
         faults.point("after-outcomes")
         return ended
 
@@ -542,22 +543,21 @@ def _active_tasks(connection: Connection, active: list[InstanceView]) -> list[Ac
     return tasks
 
 
-def _close_finished_submissions(database: db.StateDB, submission_ids: list[int]) -> None:
-    """A submission all of whose tasks have ended is DONE (no longer polled)."""
-    if not submission_ids:
-        return
+def _close_finished_submissions(database: db.StateDB, pipelines: list[str]) -> None:
+    """A submission none of whose tasks is queued or running any more is DONE (no longer polled). All of
+    them, not only those of this poll: a predecessor killed before it closed some leaves them behind."""
     i, s = db.instances, db.submissions
     with database.write() as connection:
-        busy = set(
-            connection.execute(
-                select(i.c.submission_id).where(
-                    i.c.submission_id.in_(submission_ids), i.c.state.in_(tuple(ACTIVE_STATES))
-                )
-            ).scalars()
+        busy = (
+            select(i.c.submission_id)
+            .where(i.c.submission_id.is_not(None), i.c.state.in_(tuple(ACTIVE_STATES)))
+            .scalar_subquery()
         )
-        done = [sid for sid in set(submission_ids) if sid not in busy]
-        if done:
-            connection.execute(update(s).where(s.c.id.in_(done)).values(state="DONE", finished_at=db.now()))
+        connection.execute(
+            update(s)
+            .where(s.c.pipeline.in_(pipelines), s.c.state == "SUBMITTED", s.c.id.not_in(busy))
+            .values(state="DONE", finished_at=db.now())
+        )
 
 
 def _started_at(run: scripts.ScriptRun) -> float | None:

@@ -37,9 +37,13 @@ _WRAPPER = (
 @dataclass(frozen=True)
 class ScriptRun:
     directory: Path
-    started: bool
-    ended: Ended | None  # None while it runs (or before it starts)
+    running: bool  # its lock is held: it runs (perhaps not far enough yet to have written `started`)
+    ended: Ended | None  # None while it runs, or when it never started
     pid: int | None
+
+    @property
+    def never_started(self) -> bool:
+        return not self.running and self.ended is None
 
 
 def attempt_dir(context: Context, instance: InstanceView, attempt: int) -> Path:
@@ -111,16 +115,16 @@ def look(directory: Path) -> ScriptRun:
     if code_text.lstrip("-").isdigit():
         code = int(code_text)
         return ScriptRun(
-            directory, True, Ended("EXITED", code, None, host, start_time, ended_at, None, summary), pid
+            directory, False, Ended("EXITED", code, None, host, start_time, ended_at, None, summary), pid
         )
     if not _lock_is_free(directory / "run.lock"):
-        return ScriptRun(directory, bool(started), None, pid)
+        return ScriptRun(directory, True, None, pid)
     if not started:
         return ScriptRun(directory, False, None, None)  # it never started: start it (again)
     ended = Ended(
         "UNKNOWN", None, "the script ended without writing its exit code", host, start_time, None, None, None
     )
-    return ScriptRun(directory, True, ended, pid)
+    return ScriptRun(directory, False, ended, pid)
 
 
 def stop(run: ScriptRun) -> None:
