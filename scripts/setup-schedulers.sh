@@ -186,11 +186,6 @@ if ! sge_up; then
     for _ in $(seq 1 40); do qconf -sh >/dev/null 2>&1 && break; sleep 0.25; done
     qconf -sh >/dev/null 2>&1 || { echo "error: sge_qmaster did not start; see $logdir/sge-master.log" >&2; exit 1; }
     scratch=$(mktemp -d)
-    # Global config: flush accounting at once so `qacct -j` sees a finished job (host.md).
-    # (qconf prints long values over continuation lines ending in '\'; only one plain line is replaced)
-    qconf -sconf global | sed -e '/^accounting_flush_time/d' > "$scratch/global"
-    echo "accounting_flush_time 00:00:00" >> "$scratch/global"
-    qconf -Mconf "$scratch/global" >/dev/null
     qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval 0:0:1/' > "$scratch/sched"
     qconf -Msconf "$scratch/sched" >/dev/null
     qconf -ah "$host" >/dev/null 2>&1 || true
@@ -201,6 +196,19 @@ if ! sge_up; then
             > "$scratch/all.q"
         qconf -Aq "$scratch/all.q" >/dev/null
     fi
+    rm -rf "$scratch"
+fi
+# Global config: write accounting records at once, so `qacct -j` sees a finished job (host.md).
+# accounting_flush_time is one of reporting_params (sge_conf(5)); as a line of its own qconf drops it,
+# and qacct lagged up to flush_time (15 s) behind. reporting_params changes take effect at once.
+# qconf prints long values over lines ending in '\': joined before editing.
+global_conf=$(qconf -sconf global | sed -e ':a' -e '/\\$/{N;s/\\\n[[:space:]]*/ /;ta}')
+if ! grep -q '^reporting_params .*accounting_flush_time=00:00:00' <<<"$global_conf"; then
+    log "sge: accounting records written at once (reporting_params accounting_flush_time=00:00:00)"
+    scratch=$(mktemp -d)
+    sed -e '/^reporting_params/{s/ accounting_flush_time=[^ ]*//;s/$/ accounting_flush_time=00:00:00/;}' \
+        <<<"$global_conf" > "$scratch/global"   # qconf -Mconf wants the file named after the config
+    qconf -Mconf "$scratch/global" >/dev/null
     rm -rf "$scratch"
 fi
 # The execd can die while the qmaster lives on (seen here after a commlib read error): start it
