@@ -5,7 +5,7 @@
 # and stage-out), an sshd on 127.0.0.1:2222 (a remote site over SSH) and Chromium with chromedriver
 # (browser tests). Idempotent: installs what is missing, rewrites a config only when it differs (and then
 # restarts that server), starts only what is not answering, generates each password once.
-#   Endpoints (no secrets):  /etc/hepstack/services/NAME.json, read by tests/services.py
+#   Endpoints (no secrets):  /etc/hepstack/services/NAME.json, read by tests/services/endpoints.py
 #   Credentials (root only): /etc/hepstack/secrets/, one file per account in its client's own format
 # Usage: setup-services.sh [SERVICE...]   (default all: postgresql mariadb xrootd sshd chromium)
 # What each server is and how to check it by hand: docs/test-setup.md. Recipes: ../shared/notes/host.md.
@@ -40,7 +40,6 @@ status_line() {
 setup_postgresql() {
     local port=5432 conf=/etc/postgresql/15/main/conf.d/hepstack.conf how="already running"
     local pgpass=$secrets/postgresql-hepstack.pgpass pglog=/var/log/postgresql/postgresql-15-main.log
-    apt_install postgresql-15 postgresql-client-15
     pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { found = 1 } END { exit !found }' \
         || pg_createcluster 15 main >/dev/null
     local changed=0
@@ -54,7 +53,7 @@ port = $port" && changed=1
         fi
     else
         how=started
-        pg_ctlcluster 15 main start || true
+        pg_ctlcluster 15 main start || die "postgresql did not start; see $pglog"
     fi
     wait_until "$startup_seconds" pg_isready -q -h 127.0.0.1 -p "$port" \
         || die "postgresql did not come up on 127.0.0.1:$port; see $pglog"
@@ -63,7 +62,7 @@ port = $port" && changed=1
     ensure_secret_file "$pgpass" "127.0.0.1:$port:*:hepstack:@PASSWORD@"
     if ! PGPASSFILE=$pgpass PGCONNECT_TIMEOUT=10 psql -w -q -X -h 127.0.0.1 -p "$port" -U hepstack \
         -d hepstack -c 'SELECT 1' >/dev/null 2>&1; then
-        log "postgresql: creating role and database hepstack"
+        log "postgresql: setting up role and database hepstack (its password: $pgpass)"
         # The password travels on stdin, never in argv. CREATEDB: tests make a database per test.
         runuser -u postgres -- psql -q -X -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
 DO \$\$ BEGIN
@@ -102,7 +101,7 @@ password=@PASSWORD@"
     if mariadb --defaults-extra-file="$cnf" --connect-timeout=5 -e "USE \`$database\`" >/dev/null 2>&1; then
         return 0
     fi
-    log "mariadb: creating account $name with $privileges on $database"
+    log "mariadb: setting up account $name with $privileges on $database (its password: $cnf)"
     # The password travels on stdin, never in argv (root logs in through the unix socket).
     mariadb -u root <<SQL
 CREATE DATABASE IF NOT EXISTS \`$database\` CHARACTER SET utf8mb4;
@@ -116,7 +115,6 @@ SQL
 
 setup_mariadb() {
     local how="already running" conf=/etc/mysql/mariadb.conf.d/90-hepstack.cnf
-    apt_install mariadb-server mariadb-client
     install -d -m 0750 -o mysql -g adm /var/log/mysql
     local changed=0
     # skip-name-resolve: accounts are 'user'@'127.0.0.1', matched by address. mysqld_safe: the packaged
@@ -169,7 +167,6 @@ xrootd_answers() {
 setup_xrootd() {
     local how="already running" conf=/etc/hepstack/xrootd.cfg base=/var/lib/hepstack/xrootd
     local xrdlog=$logdir/xrootd/xrootd.log
-    apt_install xrootd-server xrootd-client python3-xrootd
     # -R xrootd: the daemon drops to the packaged xrootd user, which must own its admin, data and log paths.
     install -d -m 0755 /var/lib/hepstack
     install -d -m 0755 -o xrootd -g xrootd "$base" "$base/adm" "$base/data" "$logdir/xrootd"
@@ -214,7 +211,6 @@ ssh_answers() {
 setup_sshd() {
     local how="already running" dir=/etc/hepstack/sshd sshlog=$logdir/sshd.log
     local conf=/etc/hepstack/sshd/sshd_config hostkey=/etc/hepstack/sshd/ssh_host_ed25519_key
-    apt_install openssh-server openssh-client
     id "$test_user" >/dev/null 2>&1 || die "no user $test_user; scripts/setup-host.sh creates it"
     install -d -m 0755 "$dir"
     [ -s "$hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "hepstack test sshd" -f "$hostkey"
@@ -278,7 +274,6 @@ Subsystem sftp internal-sftp" && changed=1
 
 # --- Chromium and chromedriver (Debian's) for the browser tests ------------------------------------------
 setup_chromium() {
-    apt_install chromium chromium-driver
     local scratch
     scratch=$(mktemp -d /tmp/hepstack-chromium.XXXXXX)
     # host.md: headless as root needs --no-sandbox; a dbus error line on stderr is harmless.
@@ -295,12 +290,24 @@ setup_chromium() {
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null), $(/usr/bin/chromedriver --version | cut -d' ' -f1,2); headless screenshot works"
 }
 
+# The packages of each service (installed in one go: one apt-get update on a fresh machine).
+declare -A packages=(
+    [postgresql]="postgresql-15 postgresql-client-15"
+    [mariadb]="mariadb-server mariadb-client"
+    [xrootd]="xrootd-server xrootd-client python3-xrootd"  # xrdcp is what job scripts call
+    [sshd]="openssh-server openssh-client"
+    [chromium]="chromium chromium-driver"
+)
 all_services=(postgresql mariadb xrootd sshd chromium)
 chosen=("$@")
 [ $# -gt 0 ] || chosen=("${all_services[@]}")
+wanted=()
 for service in "${chosen[@]}"; do
-    case " ${all_services[*]} " in
-        *" $service "*) "setup_$service" ;;
-        *) die "unknown service '$service' (known: ${all_services[*]})" ;;
-    esac
+    [ -n "${packages[$service]:-}" ] || die "unknown service '$service' (known: ${all_services[*]})"
+    read -ra names <<<"${packages[$service]}"
+    wanted+=("${names[@]}")
+done
+apt_install "${wanted[@]}"
+for service in "${chosen[@]}"; do
+    "setup_$service"
 done
