@@ -22,7 +22,12 @@ def listening_addresses(port: int) -> list[str]:
 
 @pytest.mark.parametrize(
     ("service", "port"),
-    [("postgresql", 5432), ("mariadb", 3306), ("ssh", 2222), (None, 6819)],  # 6819: slurmdbd
+    [
+        pytest.param("postgresql", 5432, id="postgresql"),
+        pytest.param("mariadb", 3306, id="mariadb"),
+        pytest.param("ssh", 2222, id="sshd"),
+        pytest.param(None, 6819, id="slurmdbd"),  # set up by setup-schedulers.sh, no endpoint file
+    ],
 )
 def test_listens_on_loopback_only(service: str | None, port: int) -> None:
     if shutil.which("ss") is None:
