@@ -82,6 +82,10 @@ fi
 grep -q "^${test_user}:" /etc/subuid || echo "${test_user}:200000:65536" >> /etc/subuid
 grep -q "^${test_user}:" /etc/subgid || echo "${test_user}:200000:65536" >> /etc/subgid
 
+# --- servers for tests (loopback only): PostgreSQL, MariaDB, xrootd, sshd :2222, Chromium (docs/test-setup.md)
+# Before the schedulers: SLURM's accounting (slurmdbd) keeps its records in that MariaDB.
+bash "$here/scripts/setup-services.sh"
+
 # --- batch schedulers (single-host SLURM and SGE) -----------------------------------------------------------
 if [ -x "$here/scripts/setup-schedulers.sh" ]; then
     bash "$here/scripts/setup-schedulers.sh"
@@ -94,7 +98,7 @@ if [ ! -x "$venv/bin/python" ]; then
     /usr/bin/python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q -e "$here[dev]"
+"$venv/bin/python" -m pip install -q -e "$here[dev,postgres,mariadb]"
 # An editable install leaves compiling to the first import, which PYTHONDONTWRITEBYTECODE=1 turns into
 # every import: ~1 ms per module on each `hepstack run` (benchmarks/run_overhead.py). Compile once here.
 "$venv/bin/python" -m compileall -q "$here/src" >/dev/null

@@ -35,7 +35,7 @@ gridengine-exec shared/gridengineconfig boolean true
 gridengine-exec shared/gridenginemaster string $host
 gridengine-exec shared/gridenginecell string default
 PRESEED
-packages=(slurm-wlm munge gridengine-master gridengine-exec gridengine-client)
+packages=(slurm-wlm slurmdbd munge gridengine-master gridengine-exec gridengine-client)
 apt_install "${packages[@]}"
 
 # --- munge (SLURM's authentication) ----------------------------------------------------------------------
@@ -54,6 +54,9 @@ fi
 # --- SLURM -------------------------------------------------------------------------------------------------
 # host.md: linuxproc process tracking and no task plugin (cgroups are hybrid here), cons_tres, one node
 # with 2 CPUs, partition debug oversubscribed 4x so a 20-task array of short jobs does not crawl.
+# Accounting: slurmdbd on the MariaDB of setup-services.sh, so sacct reports finished jobs' State and
+# ExitCode. NoInAddrAny: slurmd and slurmdbd bind to the address $host resolves to (127.0.0.1 here), not
+# to every address (slurm.conf(5): it does not apply to slurmctld, which still listens on all).
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 slurm_conf=$(cat <<CONF
 # written by hepstack scripts/setup-schedulers.sh (single-host test cluster)
@@ -75,20 +78,77 @@ SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 JobCompType=jobcomp/none
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=$host
+CommunicationParameters=NoInAddrAny
 MinJobAge=600
 MaxArraySize=10001
 NodeName=$host CPUs=2 RealMemory=20000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
 )
-if [ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" != "$slurm_conf" ]; then
-    log "writing /etc/slurm/slurm.conf"
-    printf '%s\n' "$slurm_conf" > /etc/slurm/slurm.conf
+restart_slurm=0
+if write_if_changed /etc/slurm/slurm.conf 0644 root:root "$slurm_conf"; then
+    log "wrote /etc/slurm/slurm.conf"
     restart_slurm=1
 fi
-if [ "${restart_slurm:-0}" = 1 ] && pgrep -x slurmctld >/dev/null; then
-    log "reconfiguring slurmctld"
-    scontrol reconfigure || true
+
+# slurmdbd: its config holds the database password, so root (its SlurmUser) only, 0600 (slurmdbd.conf(5)).
+# MariaDB and its account slurm come from setup-services.sh (setup-host.sh runs it first).
+slurm_db_cnf=/etc/hepstack/secrets/mariadb-slurm.cnf
+if [ ! -s "$slurm_db_cnf" ] || ! mariadb-admin -u root --connect-timeout=5 ping >/dev/null 2>&1; then
+    bash "$(dirname "$0")/setup-services.sh" mariadb
+fi
+slurmdbd_conf=$(cat <<CONF
+# written by hepstack scripts/setup-schedulers.sh (the password comes from $slurm_db_cnf)
+AuthType=auth/munge
+DbdHost=$host
+DbdPort=6819
+CommunicationParameters=NoInAddrAny
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=3306
+StorageUser=slurm
+StoragePass=$(sed -n 's/^password=//p' "$slurm_db_cnf")
+StorageLoc=slurm_acct_db
+LogFile=/var/log/slurm/slurmdbd.log
+PidFile=/run/slurmdbd.pid
+CONF
+)
+# stop_daemon NAME PIDFILE: SIGTERM, then wait for that process to be gone.
+stop_daemon() {
+    local pid
+    pid=$(cat "$2" 2>/dev/null || pgrep -x "$1" || true)
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null || return 0
+    wait_until 60 sh -c "! kill -0 $pid" || die "$1 (pid $pid) did not stop; see /var/log/slurm/$1.log"
+}
+if write_if_changed /etc/slurm/slurmdbd.conf 0600 root:root "$slurmdbd_conf" && pgrep -x slurmdbd >/dev/null; then
+    log "restarting slurmdbd: /etc/slurm/slurmdbd.conf changed"
+    stop_daemon slurmdbd /run/slurmdbd.pid
+fi
+if ! pgrep -x slurmdbd >/dev/null; then
+    log "starting slurmdbd"
+    slurmdbd
+fi
+# sacctmgr answers once slurmdbd is connected to its database (the first start creates the tables).
+wait_until 120 sacctmgr -n list cluster || die "slurmdbd does not answer; see /var/log/slurm/slurmdbd.log"
+if ! sacctmgr -n -P list cluster format=Cluster | grep -qx hepstack; then
+    log "registering cluster hepstack with slurmdbd"
+    sacctmgr -i add cluster hepstack >/dev/null
+fi
+
+# AccountingStorageType and the listening addresses change only with a restart (scontrol reconfigure is
+# not enough); running jobs carry on (their slurmstepd are separate processes) and queued ones are in
+# StateSaveLocation.
+if [ "$restart_slurm" = 1 ]; then
+    for daemon in slurmctld slurmd; do
+        if pgrep -x "$daemon" >/dev/null; then
+            log "restarting $daemon: /etc/slurm/slurm.conf changed"
+            stop_daemon "$daemon" "/run/$daemon.pid"
+        fi
+    done
 fi
 if ! pgrep -x slurmctld >/dev/null; then
     log "starting slurmctld"
@@ -126,11 +186,6 @@ if ! sge_up; then
     for _ in $(seq 1 40); do qconf -sh >/dev/null 2>&1 && break; sleep 0.25; done
     qconf -sh >/dev/null 2>&1 || { echo "error: sge_qmaster did not start; see $logdir/sge-master.log" >&2; exit 1; }
     scratch=$(mktemp -d)
-    # Global config: flush accounting at once so `qacct -j` sees a finished job (host.md).
-    # (qconf prints long values over continuation lines ending in '\'; only one plain line is replaced)
-    qconf -sconf global | sed -e '/^accounting_flush_time/d' > "$scratch/global"
-    echo "accounting_flush_time 00:00:00" >> "$scratch/global"
-    qconf -Mconf "$scratch/global" >/dev/null
     qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval 0:0:1/' > "$scratch/sched"
     qconf -Msconf "$scratch/sched" >/dev/null
     qconf -ah "$host" >/dev/null 2>&1 || true
@@ -141,6 +196,19 @@ if ! sge_up; then
             > "$scratch/all.q"
         qconf -Aq "$scratch/all.q" >/dev/null
     fi
+    rm -rf "$scratch"
+fi
+# Global config: write accounting records at once, so `qacct -j` sees a finished job (host.md).
+# accounting_flush_time is one of reporting_params (sge_conf(5)); as a line of its own qconf drops it,
+# and qacct lagged up to flush_time (15 s) behind. reporting_params changes take effect at once.
+# qconf prints long values over lines ending in '\': joined before editing.
+global_conf=$(qconf -sconf global | sed -e ':a' -e '/\\$/{N;s/\\\n[[:space:]]*/ /;ta}')
+if ! grep -q '^reporting_params .*accounting_flush_time=00:00:00' <<<"$global_conf"; then
+    log "sge: accounting records written at once (reporting_params accounting_flush_time=00:00:00)"
+    scratch=$(mktemp -d)
+    sed -e '/^reporting_params/{s/ accounting_flush_time=[^ ]*//;s/$/ accounting_flush_time=00:00:00/;}' \
+        <<<"$global_conf" > "$scratch/global"   # qconf -Mconf wants the file named after the config
+    qconf -Mconf "$scratch/global" >/dev/null
     rm -rf "$scratch"
 fi
 # The execd can die while the qmaster lives on (seen here after a commlib read error): start it

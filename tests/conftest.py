@@ -6,10 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+import sqlalchemy
+from sqlalchemy.engine import URL
+
+from tests.services import endpoints
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDENS = Path(__file__).parent / "goldens"
@@ -17,6 +23,7 @@ TEST_STACK = Path(__file__).parent / "data" / "stack" / "stack.yaml"
 EXAMPLE_STACK = REPO / "examples" / "lat" / "stack.yaml"
 HEPSTACK = str(Path(sys.executable).parent / "hepstack")
 TEST_USER = os.environ.get("HEPSTACK_TEST_USER", "hepstack-test")
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,3 +102,60 @@ def example_images() -> dict[str, str]:
 
     catalog = Catalog(Context.from_environment().catalog_path)
     return {record.layer: record.reference for record in reversed(catalog.list(stack="lat", engine="podman"))}
+
+
+# --- servers of scripts/setup-services.sh (tests/services/endpoints.py); skipped where not set up ---------
+
+
+def _service(lookup: Callable[[], T]) -> T:
+    try:
+        return lookup()
+    except endpoints.ServiceUnavailable as reason:
+        pytest.skip(str(reason))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> URL:
+    """SQLAlchemy URL of the hepstack database (postgresql+psycopg); the role may create databases."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[postgres]'")
+    return _service(endpoints.postgres_url)
+
+
+@pytest.fixture
+def postgres_database(postgres_url: URL) -> Iterator[URL]:
+    """A new, empty PostgreSQL database for one test (its URL), dropped afterwards."""
+    name = f"hepstack_test_{uuid.uuid4().hex[:12]}"  # [a-z0-9_]: nothing to quote
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_url.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> endpoints.MariaDB:
+    """The example's calibration database: ``mariadb.connect()`` (writer) or ``connect(reader=True)``."""
+    pytest.importorskip("pymysql", reason="PyMySQL is not installed: pip install -e '.[mariadb]'")
+    return _service(endpoints.mariadb)
+
+
+@pytest.fixture(scope="session")
+def xrootd() -> endpoints.Xrootd:
+    """The xrootd data server: ``xrootd.url(path)``, ``xrootd.client_env()`` with client time-outs."""
+    return _service(endpoints.xrootd)
+
+
+@pytest.fixture(scope="session")
+def ssh_site() -> endpoints.SshSite:
+    """This host's SLURM and SGE over ssh to 127.0.0.1:2222 as the test user: ``ssh_site.argv(...)``."""
+    return _service(endpoints.ssh_site)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> endpoints.Chromium:
+    """Debian's chromium and chromedriver (paths) for browser tests."""
+    return _service(endpoints.chromium)

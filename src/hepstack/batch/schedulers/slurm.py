@@ -117,9 +117,8 @@ class SlurmScheduler(Scheduler):
             if job != native_id or not task.isdigit():
                 continue
             state = parts[1].split()[0]  # "CANCELLED by 1001"
-            code, _, _signal = parts[2].partition(":")
             tasks[int(task)] = QueueEntry(
-                map_state(SLURM_STATES, state, self.name), state, int(code) if code.isdigit() else None
+                map_state(SLURM_STATES, state, self.name), state, _task_exit_code(state, parts[2])
             )
         return tasks
 
@@ -148,3 +147,14 @@ class SlurmScheduler(Scheduler):
 
     def ping_argv(self) -> list[str]:
         return ["sinfo", "--noheader", "--format", "%P %a %D %T"]
+
+
+def _task_exit_code(state: str, exit_field: str) -> int | None:
+    """sacct's ExitCode ("code:signal", sacct(1)) as a shell would report it: the code, or 128 + the
+    signal that killed the task. Only a task that ended by itself (COMPLETED, FAILED) has one: for one
+    that SLURM ended, sacct says 0:0 (seen here with slurmdbd: "CANCELLED by 1001|0:0", "TIMEOUT|0:0").
+    """
+    code, _, signal = exit_field.partition(":")
+    if state not in ("COMPLETED", "FAILED") or not code.isdigit():
+        return None
+    return 128 + int(signal) if signal.isdigit() and int(signal) else int(code)
