@@ -7,12 +7,13 @@ import hashlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import sqlalchemy
 
 HEPSTACK = str(Path(sys.executable).parent / "hepstack")
 
@@ -51,73 +52,95 @@ class CrashLog:
 
 
 def run_with_crashes(
-    env: dict[str, str], *, poll: str = "0.5", random_every: int = 3, seed: int = 7
+    env: dict[str, str], *, poll: str = "0.5", random_every: int = 3, seed: int = 7, tries: int = 40
 ) -> CrashLog:
-    """Drive every stream to its end through repeated SIGKILLs (the schedule's named moments, with a kill
-    at a random moment after every ``random_every`` of them), then once more without any."""
+    """Drive every stream to its end through repeated SIGKILLs, then once more without any.
+
+    For each moment of the schedule, one pass at a time (``run --once``) until a pass reaches it and dies
+    there (a pass that does not reach it simply does its work); after every ``random_every`` moments, a
+    pass killed at a random moment."""
     log = CrashLog()
     argv = [HEPSTACK, "pipeline", "run", "--poll", poll, "--lease-ttl", "30"]
     rng = random.Random(seed)
     for number, point in enumerate(SCHEDULE, start=1):
-        result = subprocess.run(
-            argv,
-            env={**os.environ, **env, "HEPSTACK_PIPELINE_CRASH": point},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if result.returncode == -signal.SIGKILL:
-            log.kills.append(point)
-        elif result.returncode != 0:
-            raise AssertionError(
-                f"run (crash at {point}) exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        for _ in range(tries):
+            result = subprocess.run(
+                [*argv, "--once"],
+                env={**os.environ, **env, "HEPSTACK_PIPELINE_CRASH": point},
+                capture_output=True,
+                text=True,
+                timeout=600,
             )
-        if _finished(env):
-            break
-        if number % random_every == 0:
+            if result.returncode == -signal.SIGKILL:
+                log.kills.append(point)
+                break
+            if result.returncode != 0:
+                raise AssertionError(f"pass (crash at {point}) exited {result.returncode}:\n{result.stderr}")
+            if _finished(env):
+                return _finish(argv, env, log)
+            time.sleep(0.2)  # the jobs of the pass run meanwhile; the next pass looks at them
+        if number % random_every == 0 and not _finished(env):
             with subprocess.Popen(
-                argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                [*argv, "--once"],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             ) as child:
-                time.sleep(
-                    rng.uniform(0.1, 1.5)
-                )  # a random moment: the point of this kill is not to choose it
+                # a random moment of a pass: its point is that nobody chose it
+                time.sleep(rng.uniform(0.3, 1.2))
                 if child.poll() is None:
                     child.send_signal(signal.SIGKILL)
                     log.random_kills += 1
                 child.wait()
-            if _finished(env):
-                break
+        if _finished(env):
+            break
+    return _finish(argv, env, log)
+
+
+def _finish(argv: list[str], env: dict[str, str], log: CrashLog) -> CrashLog:
     subprocess.run(argv, env={**os.environ, **env}, check=True, capture_output=True, timeout=900)
     return log
 
 
+def _query(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` in the state DB of ``env`` (SQLite or PostgreSQL: the passwords come from files)."""
+    url = env["HEPSTACK_STATE_DB"]
+    options = {"passfile": env["PGPASSFILE"]} if "PGPASSFILE" in env and url.startswith("postgresql") else {}
+    engine = sqlalchemy.create_engine(url, connect_args=options)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sqlalchemy.text(sql))]
+    finally:
+        engine.dispose()
+
+
 def _finished(env: dict[str, str]) -> bool:
-    with sqlite3.connect(env["HEPSTACK_STATE_DB"].removeprefix("sqlite:///")) as connection:
-        open_streams = connection.execute(
-            "SELECT COUNT(*) FROM pipeline_streams "
-            "WHERE parent_id IS NULL AND state IN ('WAITING', 'RUNNING')"
-        ).fetchone()[0]
-    return open_streams == 0
+    rows = _query(
+        env,
+        "SELECT COUNT(*) FROM pipeline_streams WHERE parent_id IS NULL AND state IN ('WAITING', 'RUNNING')",
+    )
+    return rows[0][0] == 0
 
 
-def check_exactly_once(env: dict[str, str]) -> dict[str, int]:
+def job_directories(env: dict[str, str]) -> set[Path]:
+    return {path for path in (Path(env["HEPSTACK_DATA_DIR"]) / "pipelines").glob("*/jobs/*") if path.is_dir()}
+
+
+def check_exactly_once(env: dict[str, str], others: frozenset[Path] = frozenset()) -> dict[str, int]:
     """Every instance succeeded with exactly one attempt; every job task ran once (its claim, no duplicate
-    mark); every submission is one scheduler job. Returns counts for the report."""
-    with sqlite3.connect(env["HEPSTACK_STATE_DB"].removeprefix("sqlite:///")) as connection:
-        states = connection.execute(
-            "SELECT state, COUNT(*) FROM pipeline_instances WHERE current GROUP BY state"
-        ).fetchall()
-        assert dict(states).keys() == {"SUCCESS"}, states
-        attempts = connection.execute(
-            "SELECT i.id, COUNT(a.id), SUM(a.state = 'SUCCESS') FROM pipeline_instances i "
-            "LEFT JOIN pipeline_attempts a ON a.instance_id = i.id GROUP BY i.id"
-        ).fetchall()
-        assert all(count == 1 and success == 1 for _, count, success in attempts), [
-            a for a in attempts if a[1] != 1
-        ]
-        submissions = connection.execute(
-            "SELECT state, native_id, job_name, jobdir, tasks FROM pipeline_submissions"
-        ).fetchall()
+    mark); every submission is one scheduler job; no job directory is left that no submission owns
+    (``others``: those of another state DB sharing the data dir). Returns counts for the report."""
+    states = _query(env, "SELECT state, COUNT(*) FROM pipeline_instances WHERE is_current GROUP BY state")
+    assert {state for state, _ in states} == {"SUCCESS"}, states
+    attempts = _query(
+        env,
+        "SELECT i.id, COUNT(a.id), SUM(CASE WHEN a.state = 'SUCCESS' THEN 1 ELSE 0 END) "
+        "FROM pipeline_instances i LEFT JOIN pipeline_attempts a ON a.instance_id = i.id GROUP BY i.id",
+    )
+    assert all(count == 1 and success == 1 for _, count, success in attempts), [
+        a for a in attempts if a[1] != 1
+    ]
+    submissions = _query(env, "SELECT state, native_id, job_name, jobdir, tasks FROM pipeline_submissions")
     assert all(state == "DONE" for state, *_ in submissions), submissions
     natives = [native for _, native, *_ in submissions]
     assert len(natives) == len(set(natives)), "two submissions share one scheduler job"
@@ -125,17 +148,17 @@ def check_exactly_once(env: dict[str, str]) -> dict[str, int]:
     assert len(names) == len(set(names))
     tasks = 0
     for _, _, _, jobdir, count in submissions:
-        directory = Path(jobdir)
+        directory = Path(str(jobdir))
         assert not list(directory.glob("*.duplicate")), f"a task of {jobdir} was started twice"
-        for index in range(1, count + 1):
-            assert (directory / f"{index}.claim").is_dir() and (
-                directory / f"{index}.exitcode"
-            ).read_text().strip() == "0"
+        for index in range(1, int(str(count)) + 1):
+            assert (directory / f"{index}.claim").is_dir()
+            assert (directory / f"{index}.exitcode").read_text().strip() == "0"
             tasks += 1
-    jobs_root = Path(env["HEPSTACK_DATA_DIR"]) / "pipelines"
-    recorded = {Path(jobdir) for *_, jobdir, _ in submissions}
-    on_disk = {path for path in jobs_root.glob("*/jobs/*") if path.is_dir()}
-    assert on_disk == recorded, f"job directories no submission owns: {sorted(on_disk - recorded)}"
+    recorded = {Path(str(jobdir)) for *_, jobdir, _ in submissions}
+    on_disk = job_directories(env)
+    assert on_disk - set(others) == recorded, (
+        f"job directories no submission owns: {sorted(on_disk - recorded)}"
+    )
     return {"instances": len(attempts), "submissions": len(submissions), "tasks": tasks}
 
 

@@ -189,7 +189,8 @@ def test_rollback_reruns_the_instance_and_what_is_downstream_only(
     hepstack_pipeline("rollback", "chunks/c1/b:work", env=pipeline_env)
     with _db(pipeline_env) as connection:
         waiting = connection.execute(
-            "SELECT step, execution FROM pipeline_instances WHERE current AND state = 'WAITING' ORDER BY step"
+            "SELECT step, execution FROM pipeline_instances "
+            "WHERE is_current AND state = 'WAITING' ORDER BY step"
         ).fetchall()
     assert waiting == [("crumb.work", 2), ("merge", 2), ("report", 2)]
     _run(pipeline_env)
@@ -199,7 +200,7 @@ def test_rollback_reruns_the_instance_and_what_is_downstream_only(
     with _db(pipeline_env) as connection:
         rows = connection.execute(
             "SELECT s.address, i.step, i.execution, i.state FROM pipeline_instances i "
-            "JOIN pipeline_streams s ON s.id = i.stream_id WHERE i.current ORDER BY s.address, i.step"
+            "JOIN pipeline_streams s ON s.id = i.stream_id WHERE i.is_current ORDER BY s.address, i.step"
         ).fetchall()
     executions = {(address, step): execution for address, step, execution, _ in rows}
     assert executions == {

@@ -102,7 +102,7 @@ instances = Table(
     Column("root_id", Integer, nullable=False),
     Column("step", String(255), nullable=False),  # qualified: "run.chunk.crumb.recon"
     Column("execution", Integer, nullable=False),
-    Column("current", Boolean, nullable=False),
+    Column("is_current", Boolean, nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempt", Integer, nullable=False),  # 0 before its first attempt
     Column("not_before", Float, nullable=True),  # a retry's backoff
@@ -123,8 +123,8 @@ instances = Table(
     Column("ended_at", Float, nullable=True),
     UniqueConstraint("stream_id", "step", "execution", name="pipeline_instances_execution"),
 )
-Index("pipeline_instances_state", instances.c.pipeline, instances.c.current, instances.c.state)
-Index("pipeline_instances_root", instances.c.root_id, instances.c.current)
+Index("pipeline_instances_state", instances.c.pipeline, instances.c.is_current, instances.c.state)
+Index("pipeline_instances_root", instances.c.root_id, instances.c.is_current)
 Index("pipeline_instances_submission", instances.c.submission_id)
 
 attempts = Table(

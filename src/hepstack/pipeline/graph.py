@@ -182,7 +182,7 @@ def load_graph(
             i.c.task_index,
             i.c.inputs,
             i.c.site,
-        ).where(i.c.root_id.in_(active_roots), i.c.current.is_(True))
+        ).where(i.c.root_id.in_(active_roots), i.c.is_current.is_(True))
     ).all()
     for row in instance_rows:
         owner = graph.streams.get(row.stream_id)

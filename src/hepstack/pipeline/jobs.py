@@ -147,12 +147,14 @@ def _resources(*layers: object) -> Resources:
     return Resources(**merged)  # type: ignore[arg-type]
 
 
-def job_name(pipeline: str, step: str, submission_id: int) -> str:
-    return f"{pipeline}.{step}.s{submission_id}"
+def job_name(pipeline: str, step: str, submission_id: int, token: str) -> str:
+    """``lat-l1.run.chunk.crumb.recon.s42-9f3a1c``: the submission's number in its DB and a random token,
+    so that two state DBs (or a DB made anew) never name two jobs alike in one queue or data dir."""
+    return f"{pipeline}.{step}.s{submission_id}-{token}"
 
 
-def jobdir_for(context: Context, pipeline: str, step: str, submission_id: int) -> Path:
-    return context.data_dir / "pipelines" / pipeline / "jobs" / f"s{submission_id:07d}-{step}"
+def jobdir_for(context: Context, pipeline: str, step: str, submission_id: int, token: str) -> Path:
+    return context.data_dir / "pipelines" / pipeline / "jobs" / f"s{submission_id:07d}-{token}-{step}"
 
 
 def write_jobdir(array: ArrayPlan, jobdir: Path, name: str, context: Context) -> Path:

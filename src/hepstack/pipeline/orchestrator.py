@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import time
 from collections import Counter
@@ -146,7 +147,7 @@ class Orchestrator:
         `cancel` or `rollback` committed in between wins."""
         now = db.now()
         i, s = db.instances, db.streams
-        waiting = (i.c.state == "WAITING") & i.c.current.is_(True)
+        waiting = (i.c.state == "WAITING") & i.c.is_current.is_(True)
         with self.database.write() as connection:
             self._renew(connection)
             for stream_id in changes.admitted:
@@ -287,8 +288,9 @@ class Orchestrator:
             ).inserted_primary_key
             assert key is not None
             submission_id = int(key[0])
-            name = jobs.job_name(array.pipeline, array.step, submission_id)
-            jobdir = jobs.jobdir_for(self.context, array.pipeline, array.step, submission_id)
+            token = secrets.token_hex(3)
+            name = jobs.job_name(array.pipeline, array.step, submission_id, token)
+            jobdir = jobs.jobdir_for(self.context, array.pipeline, array.step, submission_id, token)
             connection.execute(
                 update(db.submissions)
                 .where(db.submissions.c.id == submission_id)
@@ -472,7 +474,9 @@ def _begin_attempt(
         values.update(started_at=now, host=os.uname().nodename)
     i = db.instances
     claimed = connection.execute(
-        update(i).where(i.c.id == instance.id, i.c.state == "READY", i.c.current.is_(True)).values(**values)
+        update(i)
+        .where(i.c.id == instance.id, i.c.state == "READY", i.c.is_current.is_(True))
+        .values(**values)
     )
     if not claimed.rowcount:
         instance.state = "CHANGED"

@@ -76,7 +76,7 @@ def record_end(connection: Connection, instance: InstanceView, ended: Ended, def
     i = db.instances
     still = connection.execute(
         select(i.c.state).where(
-            i.c.id == instance.id, i.c.current.is_(True), i.c.state.in_(("SUBMITTED", "RUNNING"))
+            i.c.id == instance.id, i.c.is_current.is_(True), i.c.state.in_(("SUBMITTED", "RUNNING"))
         )
     ).first()
     if still is None:  # cancelled or rolled back meanwhile: what it did is not used

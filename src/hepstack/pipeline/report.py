@@ -77,7 +77,7 @@ def matrix(connection: Connection, address: Address) -> Matrix:
     step_rows = connection.execute(
         select(i.c.step, i.c.state, func.count())
         .select_from(i.join(s, i.c.stream_id == s.c.id))
-        .where(where, i.c.current.is_(True))
+        .where(where, i.c.is_current.is_(True))
         .group_by(i.c.step, i.c.state)
         .order_by(func.min(i.c.id))
     ).all()
@@ -124,7 +124,7 @@ def find_instance(connection: Connection, address: Address) -> dict[str, Any]:
     if address.execution is not None:
         query = query.where(i.c.execution == address.execution)
     else:
-        query = query.where(i.c.current.is_(True))
+        query = query.where(i.c.is_current.is_(True))
     row = connection.execute(query).mappings().first()
     if row is None:
         raise HepstackError(
@@ -166,7 +166,7 @@ def provenance(connection: Connection, instance_row: dict[str, Any]) -> dict[str
         f"{instance_row['step'].rsplit('.', 1)[-1]}",
         "step": instance_row["step"],
         "execution": instance_row["execution"],
-        "current": bool(instance_row["current"]),
+        "current": bool(instance_row["is_current"]),
         "state": instance_row["state"],
         "reason": instance_row["reason"],
         "exit_code": instance_row["exit_code"],
@@ -228,7 +228,7 @@ def outputs_list(connection: Connection, address: Address | None) -> list[dict[s
             s.c.variables,
         )
         .select_from(o.join(i, o.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
-        .where(i.c.current.is_(True))
+        .where(i.c.is_current.is_(True))
         .order_by(o.c.id)
     )
     if address is not None:
@@ -310,7 +310,7 @@ def _upstream(connection: Connection, row: dict[str, Any], definitions: Any) -> 
             for r in connection.execute(
                 select(i, s.c.address.label("stream_address"), s.c.variables, s.c.node)
                 .select_from(i.join(s, i.c.stream_id == s.c.id))
-                .where(i.c.stream_id == row["stream_id"], i.c.step.in_(targets), i.c.current.is_(True))
+                .where(i.c.stream_id == row["stream_id"], i.c.step.in_(targets), i.c.is_current.is_(True))
             ).mappings()
         ]
     return found

@@ -131,7 +131,7 @@ def apply_rollback(connection: Connection, plan: RollbackPlan) -> list[tuple[str
     created = []
     reopened: set[int] = set()
     for instance in plan.all:
-        connection.execute(update(i).where(i.c.id == instance.id).values(current=False))
+        connection.execute(update(i).where(i.c.id == instance.id).values(is_current=False))
         connection.execute(
             insert(i).values(
                 pipeline=instance.stream.pipeline.name,
@@ -139,7 +139,7 @@ def apply_rollback(connection: Connection, plan: RollbackPlan) -> list[tuple[str
                 root_id=instance.stream.root_id,
                 step=instance.step.path,
                 execution=instance.execution + 1,
-                current=True,
+                is_current=True,
                 state="WAITING",
                 attempt=0,
                 created_at=now,
@@ -172,7 +172,7 @@ def cancel_states(connection: Connection, instances: list[InstanceView], streams
     if ids:
         connection.execute(
             update(i)
-            .where(i.c.id.in_(ids), i.c.current.is_(True))
+            .where(i.c.id.in_(ids), i.c.is_current.is_(True))
             .values(state="CANCELED", reason="cancelled by the operator", ended_at=now)
         )
     stream_ids = [x.id for x in streams if x.state in ("WAITING", "RUNNING")]

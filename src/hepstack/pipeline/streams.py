@@ -227,7 +227,7 @@ def insert_streams(
                     "root_id": root,
                     "step": step.path,
                     "execution": 1,
-                    "current": True,
+                    "is_current": True,
                     "state": "WAITING",
                     "attempt": 0,
                     "created_at": created,
