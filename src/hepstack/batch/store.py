@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
+from hepstack import private
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 
@@ -86,13 +87,17 @@ class JobStore:
         self.url = url
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                # private (issue 11 §3): 0600 in a directory only the user can write (SQLite gives its
+                # journal the database's mode)
+                path = Path(url.removeprefix("sqlite:///")).absolute()
+                private.private_dir(str(path.parent), "HEPSTACK_STATE_DB", tighten=False)
+                private.private_file(str(path), "HEPSTACK_STATE_DB")
             self._engine = create_engine(url)
             _metadata.create_all(self._engine)
         except (OSError, SQLAlchemyError) as exc:
             raise HepstackError(
                 f"cannot open the state database {url}: {exc}",
-                hint="set HEPSTACK_STATE_DB to a writable SQLAlchemy URL, e.g. sqlite:////tmp/state.sqlite",
+                hint="set HEPSTACK_STATE_DB to a writable SQLAlchemy URL, e.g. sqlite:////home/me/state.sqlite",
             ) from None
 
     @classmethod

@@ -16,6 +16,7 @@ from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hepstack import private
 from hepstack.errors import HepstackError
 
 _SCHEMA = """
@@ -81,7 +82,11 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # private (issue 11 §3): 0600 in a directory only the user can write; a catalog planted by
+            # someone else would name the images and specs a run uses. SQLite gives its journal the
+            # database's mode.
+            private.private_dir(str(path.parent), "HEPSTACK_CATALOG", tighten=False)
+            private.private_file(str(path), "HEPSTACK_CATALOG")
             self._connection = sqlite3.connect(path, timeout=30)
             self._connection.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

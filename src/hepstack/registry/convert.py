@@ -37,7 +37,7 @@ def image_id_of(reference: str, engine_name: str) -> str:
 
 
 def node_cache(context: Context) -> NodeCache:
-    return NodeCache(context.cache_dir, cache_limit())
+    return NodeCache(context.node_cache, cache_limit(), context.cache_owner, context.node_cache_setting)
 
 
 def cached_image(
