@@ -61,14 +61,14 @@ def check_status(path: str, status: os.stat_result, owner: int, setting: str, ki
         raise UnsafeState(
             f"{path} belongs to {owner_name(status.st_uid)}, not to {owner_name(owner)}: "
             "hepstack uses no state that another user could have planted",
-            hint=f"set {setting} to a directory of your own (hepstack creates it, mode 0700), "
+            hint=f"set {setting} to a path of your own (hepstack makes what is missing, mode 0700), "
             "or remove this one",
         )
     if status.st_mode & OTHERS_WRITE:
         raise UnsafeState(
             f"{path} is writable by other users (mode {stat.S_IMODE(status.st_mode):04o}): "
             "they could plant what hepstack reads from it",
-            hint=f"check its contents, then `chmod go-w {path}`; or set {setting} to a directory of your own",
+            hint=f"check its contents, then `chmod go-w {path}`; or set {setting} to a path of your own",
         )
 
 
@@ -137,7 +137,7 @@ def _status_through_own_link(path: str, owner: int, setting: str) -> os.stat_res
         if status.st_uid not in (owner, 0):
             raise UnsafeState(
                 f"{path} is a symlink made by {owner_name(status.st_uid)}",
-                hint=f"remove it, or set {setting} to a directory of your own",
+                hint=f"remove it, or set {setting} to a path of your own",
             )
         status = os.stat(path)
     return status

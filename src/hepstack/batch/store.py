@@ -92,8 +92,9 @@ class JobStore:
                 # private (issue 11 §3): 0600 in a directory only the user can write (SQLite gives its
                 # journal the database's mode)
                 path = Path(url.removeprefix("sqlite:///")).absolute()
-                private.private_dir(str(path.parent), "HEPSTACK_STATE_DB", tighten=False)
-                private.private_file(str(path), "HEPSTACK_STATE_DB")
+                setting = "HEPSTACK_STATE_DB" if os.environ.get("HEPSTACK_STATE_DB") else "HEPSTACK_DATA_DIR"
+                private.private_dir(str(path.parent), setting, tighten=False)
+                private.private_file(str(path), setting)
             self._engine = create_engine(url)
             _create_tables(self._engine)
         except (OSError, SQLAlchemyError) as exc:
