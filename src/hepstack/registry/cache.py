@@ -90,12 +90,17 @@ class NodeCache:
         self._held: list[int] = []  # use-lock descriptors this process holds (inherited by exec)
 
     @property
+    def _mine(self) -> bool:
+        """Whether this process is the cache's owner, the only one that converts and evicts."""
+        return os.geteuid() == self.owner
+
+    @property
     def _file_mode(self) -> int:
         return 0o644 if self.shared else 0o600
 
     def _directory(self, kind: str) -> Path:
         """The cache's folder for ``kind``, checked (made, if this user owns the cache)."""
-        if os.geteuid() != self.owner:
+        if not self._mine:
             private.trusted_dir(str(self.root), self.owner, self._setting)
             return Path(private.trusted_dir(str(self.root / kind), self.owner, self._setting))
         for path in (self.root, self.root / kind):
@@ -116,7 +121,8 @@ class NodeCache:
         final = directory / name
         use_lock, meta = use_files(str(final))
         while True:
-            use = hold_shared(use_lock) if os.path.lexists(use_lock) or self._mine else -1
+            # others than the owner of a shared cache cannot make a missing use lock (nor the entry)
+            use = hold_shared(use_lock) if self._mine or os.path.lexists(use_lock) else -1
             if final.exists():
                 self._check_entry(final)
                 mark_used(meta)
@@ -132,10 +138,6 @@ class NodeCache:
                     hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
                 )
             self._convert_once(directory, name, final, convert, label or image_id)
-
-    @property
-    def _mine(self) -> bool:
-        return os.geteuid() == self.owner
 
     def release(self) -> None:
         """Drop the use locks this process holds (when it is done with the entries, without exec)."""
