@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hepstack import launch_plan
+from hepstack import launch_plan, private
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
@@ -90,7 +91,9 @@ def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[di
     """For native runs of a stack layer: the chain's `env` and `profile` scripts, from its spec.
 
     Reading the spec means YAML and pydantic (~0.3 s), on every native step of a pipeline; the result
-    is kept in the cache directory, keyed by the spec's path, size and mtime, so an edit is seen.
+    is kept in the cache directory, keyed by the spec's path, size and mtime, so an edit is seen. The
+    key is no secret (anyone who can stat the spec computes it), so a cached entry is used only from
+    the user's private cache and only if the user wrote it (issue 11 §3): its profiles are sourced.
     """
     if image.spec_path is None or image.layer is None:
         return {}, []
@@ -110,13 +113,16 @@ def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[di
     digest = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:24]
     cached = context.cache_dir / "native-env" / f"{digest}.json"
     try:
-        entry = json.loads(cached.read_text())
+        context.cache_path("native-env")  # UnsafeState, an error, if another user made or can write it
+        entry = json.loads(private.read_trusted(str(cached)))
         if entry["fingerprint"] == fingerprint:
             return dict(entry["env"]), list(entry["profiles"])
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # absent or unreadable: read the spec
+        pass  # absent, unreadable, not the user's own, or no cache can be made here: read the spec
     env, profiles = _chain_environment(path, image.layer)
-    _write_atomically(cached, json.dumps({"fingerprint": fingerprint, "env": env, "profiles": profiles}))
+    text = json.dumps({"fingerprint": fingerprint, "env": env, "profiles": profiles})
+    with contextlib.suppress(OSError):  # a cache: a full disk only costs the next run the spec's reading
+        private.write_atomically(str(cached), text.encode())
     return env, profiles
 
 
@@ -132,17 +138,6 @@ def _chain_environment(path: Path, layer_name: str) -> tuple[dict[str, str], lis
         if layer.profile:
             profiles.append(str((stack.directory / layer.profile).resolve()))
     return env, profiles
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Best effort (a cache): a reader sees the old file or the whole new one, never half of it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(text)
-        partial.replace(path)
-    except OSError:
-        pass
 
 
 def build_request(

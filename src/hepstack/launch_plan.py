@@ -33,7 +33,7 @@ import os
 import sys
 import zlib
 
-from hepstack import dirs
+from hepstack import dirs, private
 
 TYPE_CHECKING = False  # typing costs the fast path ~10 ms of imports
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ PLAN_ENVIRONMENT = (
     "HEPSTACK_DATA_DIR",
     "HEPSTACK_CACHE_DIR",
     "HEPSTACK_CATALOG",
+    "HEPSTACK_NODE_CACHE",
+    "HEPSTACK_CACHE_OWNER",
     "HEPSTACK_DOCKER",
     "XDG_DATA_HOME",
     "XDG_CACHE_HOME",
@@ -132,14 +134,13 @@ def exec_remembered(key: str, command: list[str]) -> None:
 
 
 def _read_plan(key: str) -> tuple[Any, ...]:
-    descriptor = os.open(plan_path(key), os.O_RDONLY)
-    try:
-        status = os.fstat(descriptor)
-        if status.st_uid != os.geteuid() or status.st_mode & 0o022:
-            raise PermissionError("only the user's own plans: one planted in a shared cache is not run")
-        plan = marshal.loads(os.read(descriptor, status.st_size))
-    finally:
-        os.close(descriptor)
+    """The plan for ``key``, from a private folder and a file of the user's own (else an OSError): one
+    planted in a shared cache is never run."""
+    path = plan_path(key)
+    folder = os.stat(os.path.dirname(path))
+    if folder.st_uid != os.geteuid() or folder.st_mode & private.OTHERS_ANY:
+        raise private.UntrustedFile(f"{path}: not in a private folder of the user's")
+    plan = marshal.loads(private.read_trusted(path))
     if not isinstance(plan, tuple) or len(plan) != 6:
         raise ValueError("not a plan")
     return plan
@@ -176,8 +177,6 @@ def remember(
 ) -> None:
     """Write the plan for ``key`` (best effort: a cache). ``files`` were signed before resolving;
     ``holds`` are (use lock, last-use file) of the node-cache entries the run uses."""
-    import contextlib  # the full path only
-
     if not command or argv[len(argv) - len(command) :] != command:
         return  # the runtime puts something after the command: not a prefix plan
     files = dict(files)
@@ -187,18 +186,14 @@ def remember(
             files[path] = signature(path)
     plan = (PLAN_FORMAT, key, files, holds, argv[: len(argv) - len(command)], dict(process_env))
     path = plan_path(key)
-    partial = f"{path}.{os.getpid()}"
+    folder = os.path.dirname(path)
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(marshal.dumps(plan))
-        os.replace(partial, path)  # a reader sees the old plan or the whole new one
+        # UnsafeState, an error, if another user made or can write the cache or this folder
+        private.private_tree(dirs.cache_dir(os.environ), (os.path.basename(folder),), "HEPSTACK_CACHE_DIR")
+        private.write_atomically(path, marshal.dumps(plan))  # a reader sees the old plan or the new one
     except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        return
-    _prune(os.path.dirname(path))
+        return  # no cache here (a read-only home, a full disk): the next run resolves again
+    _prune(folder)
 
 
 def _prune(folder: str, keep: int = KEPT_PLANS) -> None:

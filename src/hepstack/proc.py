@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hepstack.errors import ProcessError, ToolMissing
+from hepstack.private import open_log
 
 # logging and subprocess are imported where a program is run: `hepstack run` only finds and execs its
 # runtime, and every millisecond of its start-up is overhead on each job step (benchmarks/run_overhead.py).
@@ -122,7 +123,8 @@ def stream(
     argv = [str(a) for a in argv]
     _log_debug("stream: %s", argv)
     tail: list[str] = []
-    sink = log_file.open("w", encoding="utf-8") if log_file else None
+    # a build log: 0600, in the private DATA_DIR/logs, never written through a planted symlink
+    sink = open(open_log(str(log_file), "HEPSTACK_DATA_DIR"), "w", encoding="utf-8") if log_file else None  # noqa: SIM115
     try:
         with subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv,

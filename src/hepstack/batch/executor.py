@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hepstack import proc
+from hepstack import private, proc
 from hepstack.batch.schedulers import WHOLE_JOB, Scheduler, get_scheduler
 from hepstack.batch.script import render_job_script
 from hepstack.batch.spec import JobSpec, Resources
@@ -92,14 +92,7 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
-    jobdir.mkdir(parents=True)
-    script_path = jobdir / "job.sh"
-    script_path.write_text(script, encoding="utf-8")
-    script_path.chmod(0o755)
-    if submission.task_lines is not None:
-        (jobdir / "tasks.txt").write_text("".join(f"{line}\n" for line in submission.task_lines))
-    for name, text in scheduler.extra_files(spec, script_path).items():
-        (jobdir / name).write_text(text, encoding="utf-8")
+    script_path = write_jobdir(submission, context, jobdir, scheduler, spec, script)
     argv = scheduler.submit_argv(script_path, spec)
     result = proc.run(
         argv,
@@ -122,6 +115,23 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         command=submission.command,
         user=invoking_user().name,
     )
+
+
+def write_jobdir(
+    submission: Submission, context: Context, jobdir: Path, scheduler: Scheduler, spec: JobSpec, script: str
+) -> Path:
+    """The job directory, private (0700, a new one: mkdir fails on anything already there), with the
+    job script (0700) and its other files (0600); returns the script's path."""
+    context.data_path("jobs")  # DATA_DIR and jobs/: private, or refused
+    jobdir.mkdir(mode=0o700)
+    script_path = jobdir / "job.sh"
+    private.write_atomically(str(script_path), script.encode(), 0o700)
+    if submission.task_lines is not None:
+        lines = "".join(f"{line}\n" for line in submission.task_lines)
+        private.write_atomically(str(jobdir / "tasks.txt"), lines.encode())
+    for name, text in scheduler.extra_files(spec, script_path).items():
+        private.write_atomically(str(jobdir / name), text.encode())
+    return script_path
 
 
 def read_exit_codes(jobdir: Path, tasks: int) -> dict[int, int]:

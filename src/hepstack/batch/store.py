@@ -24,12 +24,15 @@ from sqlalchemy import (
     Text,
     create_engine,
     insert,
+    inspect,
     select,
     update,
 )
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
+from hepstack import private
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 
@@ -86,13 +89,18 @@ class JobStore:
         self.url = url
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                # private (issue 11 §3): 0600 in a directory only the user can write (SQLite gives its
+                # journal the database's mode)
+                path = Path(url.removeprefix("sqlite:///")).absolute()
+                setting = "HEPSTACK_STATE_DB" if os.environ.get("HEPSTACK_STATE_DB") else "HEPSTACK_DATA_DIR"
+                private.private_dir(str(path.parent), setting, tighten=False)
+                private.private_file(str(path), setting)
             self._engine = create_engine(url)
-            _metadata.create_all(self._engine)
+            _create_tables(self._engine)
         except (OSError, SQLAlchemyError) as exc:
             raise HepstackError(
                 f"cannot open the state database {url}: {exc}",
-                hint="set HEPSTACK_STATE_DB to a writable SQLAlchemy URL, e.g. sqlite:////tmp/state.sqlite",
+                hint="set HEPSTACK_STATE_DB to a writable SQLAlchemy URL, e.g. sqlite:////home/me/state.sqlite",
             ) from None
 
     @classmethod
@@ -152,6 +160,24 @@ class JobStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _create_tables(engine: Engine) -> None:
+    """The tables, made by whichever of several processes opening a new database comes first.
+
+    ``create_all`` checks, then creates: two processes both saw no table and the second failed with
+    "table batch_jobs already exists" (issue 11). ``CREATE TABLE IF NOT EXISTS`` in one transaction is
+    atomic in SQLite (the first writer holds the database lock; the others wait, then find the table).
+    PostgreSQL can still report a concurrent creation as a duplicate catalog row: then the table exists,
+    which is all that is asked.
+    """
+    try:
+        with engine.begin() as connection:
+            for table in _metadata.sorted_tables:
+                connection.execute(CreateTable(table, if_not_exists=True))
+    except (IntegrityError, ProgrammingError, OperationalError):
+        if not all(inspect(engine).has_table(table.name) for table in _metadata.sorted_tables):
+            raise
 
 
 def _record(row: RowMapping) -> JobRecord:

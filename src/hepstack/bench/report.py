@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from hepstack.bench.analysis import Analysis, Cell, Row
+from hepstack.private import write_atomically
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -256,6 +257,4 @@ def write_report(report: BenchReport, directory: Path, per_module: bool) -> Path
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
+    write_atomically(str(path), text.encode(), 0o666)  # an output: readable as the umask allows

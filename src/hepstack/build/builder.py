@@ -118,8 +118,7 @@ class Builder:
     # --- one layer --------------------------------------------------------------------------------------
 
     def _build_layer(self, layer: PlannedLayer, *, no_cache: bool, events: BuildEvents) -> None:
-        log_dir = self.context.log_dir / self.stack.name
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = self.context.log_path(self.stack.name)  # private, 0700
         with tempfile.TemporaryDirectory(prefix=f"hepstack-{layer.name}-") as scratch:
             work = Path(scratch)
             if layer.rootfs_ref is not None:

@@ -11,11 +11,13 @@ costs ~270 ms, over a quarter of the 1 s budget of a fully cached build, and it 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hepstack import private
 from hepstack.errors import HepstackError
 
 _SCHEMA = """
@@ -81,7 +83,12 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # private (issue 11 §3): 0600 in a directory only the user can write; a catalog planted by
+            # someone else would name the images and specs a run uses. SQLite gives its journal the
+            # database's mode.
+            setting = "HEPSTACK_CATALOG" if os.environ.get("HEPSTACK_CATALOG") else "HEPSTACK_DATA_DIR"
+            private.private_dir(str(path.parent), setting, tighten=False)
+            private.private_file(str(path), setting)
             self._connection = sqlite3.connect(path, timeout=30)
             self._connection.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

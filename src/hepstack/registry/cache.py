@@ -15,6 +15,11 @@ and ``sif`` files). Safe under concurrency, as hundreds of jobs may start on a c
 Every conversion appends a line to ``CACHE_DIR/conversions.log`` (time, entry, seconds, bytes, pid), which
 is how an operator, and the tests, see that a cold node converted once.
 
+Whose entries are used (issue 11 §3, docs/security.md): by default the cache is the user's own, a private
+directory (0700, refused if another user made or can write it), and only the user's entries count. A node
+cache several users share has one owner (HEPSTACK_CACHE_OWNER, e.g. a site account): its directories are
+0755 and only that account converts and evicts; everyone else uses the owner's entries and nothing else.
+
 >>> cache = NodeCache(Path("/scratch/cache"), max_bytes=20 * 10**9)        # doctest: +SKIP
 >>> tree = cache.get("charliecloud", "sha256:ab12...", unpack)              # doctest: +SKIP
 """
@@ -26,13 +31,15 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hepstack.cache_use import hold_shared, mark_used, use_files
+from hepstack import private
+from hepstack.cache_use import hold_shared, mark_used, open_lock, use_files
 from hepstack.errors import HepstackError
 
 KINDS = ("charliecloud", "squashfs", "sif")
@@ -68,28 +75,68 @@ class CacheEntry:
 class NodeCache:
     """Images converted to local files, keyed by image id, bounded by ``max_bytes``."""
 
-    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        max_bytes: int | None = None,
+        owner: int | None = None,
+        setting: str = "HEPSTACK_CACHE_DIR",
+    ) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.owner = os.geteuid() if owner is None else owner  # whose entries are trusted
+        self.shared = owner is not None
+        self._setting = setting  # the variable an error's hint names
         self._held: list[int] = []  # use-lock descriptors this process holds (inherited by exec)
+
+    @property
+    def _mine(self) -> bool:
+        """Whether this process is the cache's owner, the only one that converts and evicts."""
+        return os.geteuid() == self.owner
+
+    @property
+    def _file_mode(self) -> int:
+        return 0o644 if self.shared else 0o600
+
+    def _directory(self, kind: str) -> Path:
+        """The cache's folder for ``kind``, checked (made, if this user owns the cache)."""
+        if not self._mine:
+            private.trusted_dir(str(self.root), self.owner, self._setting)
+            return Path(private.trusted_dir(str(self.root / kind), self.owner, self._setting))
+        for path in (self.root, self.root / kind):
+            private.private_dir(str(path), self._setting, shared=self.shared)
+        return self.root / kind
+
+    def _check_entry(self, final: Path) -> None:
+        """An entry made by anyone but the cache's owner is never used (nor is one others can write)."""
+        private.check_status(str(final), final.lstat(), self.owner, self._setting, "directory")
 
     def get(self, kind: str, image_id: str, convert: Callable[[Path], None], label: str = "") -> Path:
         """The entry for ``image_id``; ``convert(scratch)`` makes it (once per node) if missing.
 
         The caller keeps a shared use lock on the entry until its process (or the runtime it execs) exits.
         """
-        directory = self.root / kind
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = self._directory(kind)
         name = image_id.removeprefix("sha256:")
         final = directory / name
         use_lock, meta = use_files(str(final))
         while True:
-            use = hold_shared(use_lock)
+            # others than the owner of a shared cache cannot make a missing use lock (nor the entry)
+            use = hold_shared(use_lock) if self._mine or os.path.lexists(use_lock) else -1
             if final.exists():
+                self._check_entry(final)
                 mark_used(meta)
-                self._held.append(use)
+                if use >= 0:
+                    self._held.append(use)
                 return final
-            os.close(use)
+            if use >= 0:
+                os.close(use)
+            if not self._mine:
+                raise HepstackError(
+                    f"the shared node cache {self.root} has no {kind} entry of {label or image_id}, "
+                    f"and only its owner {private.owner_name(self.owner)} makes entries there",
+                    hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
+                )
             self._convert_once(directory, name, final, convert, label or image_id)
 
     def release(self) -> None:
@@ -100,7 +147,8 @@ class NodeCache:
     def _convert_once(
         self, directory: Path, name: str, final: Path, convert: Callable[[Path], None], label: str
     ) -> None:
-        with (directory / f"{name}.build.lock").open("w") as lock:
+        lock = open_lock(str(directory / f"{name}.build.lock"))
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if final.exists():  # another job converted it while we waited
                 return
@@ -109,18 +157,25 @@ class NodeCache:
             started = time.monotonic()
             try:
                 convert(scratch)
+                # writable by the owner alone whatever the umask (002 is common): others' entries are refused
+                scratch.chmod(stat.S_IMODE(scratch.lstat().st_mode) & ~private.OTHERS_WRITE)
                 size = _tree_size(scratch)
                 _, meta = use_files(str(final))
-                Path(meta).write_text(json.dumps({"size": size, "image": label}) + "\n")
+                record = json.dumps({"size": size, "image": label}) + "\n"
+                private.write_atomically(meta, record.encode(), self._file_mode)
                 scratch.rename(final)
             finally:
                 _remove(scratch)
             seconds = time.monotonic() - started
-            with (self.root / "conversions.log").open("a", encoding="utf-8") as log:
-                log.write(
-                    f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\t{directory.name}/{name}\t{label}\t"
-                    f"{seconds:.1f}s\t{size}\tpid {os.getpid()}\n"
-                )
+            private.append_line(
+                str(self.root / "conversions.log"),
+                f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\t{directory.name}/{name}\t{label}\t"
+                f"{seconds:.1f}s\t{size}\tpid {os.getpid()}\n",
+                self._setting,
+                self._file_mode,
+            )
+        finally:
+            os.close(lock)
         self.evict(keep={final})
 
     def entries(self) -> list[CacheEntry]:
@@ -135,10 +190,10 @@ class NodeCache:
                 if not path.exists():
                     continue
                 try:
-                    size = int(json.loads(meta.read_text())["size"])
+                    size = int(json.loads(private.read_trusted(str(meta), (self.owner,)))["size"])
                     last_used = meta.stat().st_mtime
-                except (OSError, ValueError, KeyError):
-                    continue
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # absent, damaged, or not the owner's: not an entry
                 found.append(CacheEntry(kind, name, path, size, last_used))
         return found
 
@@ -171,7 +226,7 @@ class NodeCache:
     def _remove_unused(self, entry: CacheEntry) -> bool:
         directory = entry.path.parent
         use_lock, meta = use_files(str(entry.path))
-        descriptor = os.open(use_lock, os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = open_lock(use_lock)
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -7,12 +7,16 @@ container, made with siftool (https://github.com/apptainer/sif).
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shlex
+import stat
 from pathlib import Path
 
 from hepstack import proc
 from hepstack.context import Context
+from hepstack.errors import HepstackError
+from hepstack.private import write_atomically
 from hepstack.registry.cache import NodeCache, cache_limit
 
 COMPLETE_MARK = ".hepstack-unpacked"
@@ -37,7 +41,7 @@ def image_id_of(reference: str, engine_name: str) -> str:
 
 
 def node_cache(context: Context) -> NodeCache:
-    return NodeCache(context.cache_dir, cache_limit())
+    return NodeCache(context.node_cache, cache_limit(), context.cache_owner, context.node_cache_setting)
 
 
 def cached_image(
@@ -95,24 +99,30 @@ def unpack(engine_name: str, reference: str, target: Path) -> None:
         ]
     ).stdout
     write_runtime_metadata(target, [line for line in environment.splitlines() if "=" in line])
-    (target / COMPLETE_MARK).write_text(reference + "\n", encoding="utf-8")
+    write_atomically(str(target / COMPLETE_MARK), (reference + "\n").encode(), 0o644)
 
 
 def write_runtime_metadata(tree: Path, environment: list[str]) -> None:
     """The image's environment where ch-run (``/ch/environment``) and Apptainer (``/.singularity.d``)
-    read it."""
-    (tree / "ch").mkdir(exist_ok=True)
-    (tree / "ch" / "environment").write_text("".join(f"{line}\n" for line in environment), encoding="utf-8")
+    read it.
+
+    The tree is the image's: a ``/ch`` or ``/.singularity.d`` that is a symlink (to ``/etc``, say) must
+    not make hepstack, perhaps root, write outside it. So each folder is checked to be a real one and
+    each file is written atomically, which replaces a symlink instead of following it.
+    """
+    _image_folder(tree, "ch")
+    text = "".join(f"{line}\n" for line in environment)
+    write_atomically(str(tree / "ch" / "environment"), text.encode(), 0o644)
     # Apptainer sources /.singularity.d/env/*.sh and runs the action scripts (layout as `apptainer build`
     # writes it from a docker:// source); SIF files without them are not runnable.
     singularity = tree / ".singularity.d"
     for sub in ("env", "actions", "libs"):
-        (singularity / sub).mkdir(parents=True, exist_ok=True)
-    exports = "".join(
+        _image_folder(tree, ".singularity.d", sub)
+    exports = "#!/bin/sh\n" + "".join(
         f"export {name}={shlex.quote(value)}\n"
         for name, _, value in (line.partition("=") for line in environment)
     )
-    (singularity / "env" / "90-environment.sh").write_text("#!/bin/sh\n" + exports, encoding="utf-8")
+    write_atomically(str(singularity / "env" / "90-environment.sh"), exports.encode(), 0o644)
     actions = {
         "exec": 'for script in /.singularity.d/env/*.sh; do [ -f "$script" ] && . "$script"; done\n'
         'exec "$@"\n',
@@ -120,12 +130,29 @@ def write_runtime_metadata(tree: Path, environment: list[str]) -> None:
         "shell": "exec /.singularity.d/actions/exec /bin/sh\n",
     }
     for name, body in actions.items():
-        (singularity / "actions" / name).write_text("#!/bin/sh\n" + body, encoding="utf-8")
-        (singularity / "actions" / name).chmod(0o755)
-    (singularity / "runscript").write_text('#!/bin/sh\nexec /bin/sh "$@"\n', encoding="utf-8")
-    (singularity / "runscript").chmod(0o755)
+        write_atomically(str(singularity / "actions" / name), ("#!/bin/sh\n" + body).encode(), 0o755)
+    write_atomically(str(singularity / "runscript"), b'#!/bin/sh\nexec /bin/sh "$@"\n', 0o755)
     (tree / "singularity").unlink(missing_ok=True)
     (tree / "singularity").symlink_to(".singularity.d/runscript")
+
+
+def _image_folder(tree: Path, *parts: str) -> None:
+    """``tree/parts...`` as real directories of the tree (made if missing), never through a symlink."""
+    folder = tree
+    for part in parts:
+        folder = folder / part
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if not stat.S_ISDIR(folder.lstat().st_mode):
+            raise HepstackError(
+                f"the image has /{folder.relative_to(tree)} as a {_kind(folder)}, where hepstack writes the "
+                "image's environment for ch-run and Apptainer",
+                hint="build the image without it (ch-run reads /ch/environment, Apptainer /.singularity.d)",
+            )
+
+
+def _kind(path: Path) -> str:
+    return "symlink" if path.is_symlink() else "file"
 
 
 def make_squashfs(tree: Path, output: Path, compression: str = "lz4") -> None:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tarfile
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.private import open_exclusive
 from hepstack.registry.transfer import SKOPEO_HINT, storage_transport
 
 FORMATS = ("oci-archive", "squashfs", "dir", "sif")
@@ -53,16 +53,21 @@ def export_image(
 
     kind = {"dir": "charliecloud", "squashfs": "squashfs", "sif": "sif"}[export_format]
     cached = cached_image(reference, engine_name, kind, context, image_id=image_id)
-    scratch = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    # Made under a fresh name (mkdtemp, O_EXCL|O_NOFOLLOW): nothing planted in a shared output
+    # directory is written through. Renamed into place: a reader never sees half an export.
     if export_format == "dir":
+        scratch = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
         # cp keeps symlinks and modes; a tree on a shared filesystem is read by every user.
-        proc.run(["cp", "-a", "--reflink=auto", str(cached), str(scratch)])
+        proc.run(["cp", "-a", "--reflink=auto", f"{cached}/.", str(scratch)])
         (scratch / ".hepstack-unpacked").unlink(missing_ok=True)
         proc.run(["chmod", "-R", "a+rX", str(scratch)])
     else:
-        shutil.copyfile(cached, scratch)
-        scratch.chmod(0o644)
-    scratch.rename(output)  # atomic: a reader never sees half an export
+        descriptor, partial = open_exclusive(str(output), 0o644)
+        scratch = Path(partial)
+        with open(descriptor, "wb") as copy, cached.open("rb") as source:
+            shutil.copyfileobj(source, copy)
+        scratch.chmod(0o644)  # whatever the umask: an export is for every user of the filesystem
+    scratch.rename(output)
     return output
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from hepstack.catalog import Catalog, PushRecord, now
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.private import write_atomically
 from hepstack.registry.transfer import CopyResult, Registry, Transfer, storage_transport
 
 MANIFEST_FORMAT = "hepstack-release/1"
@@ -112,11 +113,9 @@ def release_manifest(catalog: Catalog, stack: str, release: str) -> dict[str, An
 
 
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:
-    """Atomically (temp file + rename), like every hepstack output."""
+    """Atomically (temp file + rename), like every hepstack output; readable as the umask allows."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    scratch.rename(path)
+    write_atomically(str(path), (json.dumps(manifest, indent=2) + "\n").encode(), 0o666)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -46,8 +46,7 @@ def ensure_in_engine(target_engine: str, request: RunRequest, context: Context) 
     if target.has_image(request.image):
         return
     print(f"hepstack: copying {request.image} from {source.name} to {target.name} (once)", file=sys.stderr)
-    context.cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=context.cache_dir, prefix="transfer-") as scratch:
+    with tempfile.TemporaryDirectory(dir=context.cache_path(), prefix="transfer-") as scratch:
         archive = f"{scratch}/image.tar"
         proc.run(
             [source.binary(), "save", "--output", archive, request.image],
