@@ -84,17 +84,22 @@ def state_url(context: Context, environment: Mapping[str, str] | None = None) ->
     return environment.get("HEPSTACK_STATE_DB") or f"sqlite:///{context.data_dir / 'state.sqlite'}"
 
 
+def private_sqlite(url: str) -> None:
+    """A SQLite state DB is a 0600 file in a directory only the user can write (SQLite gives its journal
+    the database's mode): made so, or refused (issue 11 §3). Other URLs: nothing to do here."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///")).absolute()
+    setting = "HEPSTACK_STATE_DB" if os.environ.get("HEPSTACK_STATE_DB") else "HEPSTACK_DATA_DIR"
+    private.private_dir(str(path.parent), setting, tighten=False)
+    private.private_file(str(path), setting)
+
+
 class JobStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            if url.startswith("sqlite:///"):
-                # private (issue 11 §3): 0600 in a directory only the user can write (SQLite gives its
-                # journal the database's mode)
-                path = Path(url.removeprefix("sqlite:///")).absolute()
-                setting = "HEPSTACK_STATE_DB" if os.environ.get("HEPSTACK_STATE_DB") else "HEPSTACK_DATA_DIR"
-                private.private_dir(str(path.parent), setting, tighten=False)
-                private.private_file(str(path), setting)
+            private_sqlite(url)
             self._engine = create_engine(url)
             _create_tables(self._engine)
         except (OSError, SQLAlchemyError) as exc:

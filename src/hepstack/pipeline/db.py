@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -206,8 +205,9 @@ class StateDB:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            from hepstack.batch.store import private_sqlite
+
+            private_sqlite(url)
             self.engine = _engine(url)
             self._ensure_schema()
         except (OSError, SQLAlchemyError) as exc:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hepstack import proc
+from hepstack import private, proc
 from hepstack.batch.schedulers import Scheduler, get_scheduler
 from hepstack.batch.script import container_command, fill, shell_word
 from hepstack.batch.spec import JobSpec, Resources
@@ -162,7 +162,7 @@ def write_jobdir(array: ArrayPlan, jobdir: Path, name: str, context: Context) ->
     submission that never reached the scheduler is written again, identically, before it is retried)."""
     scheduler = get_scheduler(array.placement.scheduler)
     runtime = get_runtime(array.placement.runtime)
-    jobdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    context.data_path("pipelines", array.pipeline, "jobs", jobdir.name)  # every level private, or refused
     spec = JobSpec(
         name=name,
         tasks=len(array.tasks),
@@ -221,11 +221,7 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
 
 
 def _write(path: Path, text: str, mode: int) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    partial.replace(path)
+    private.write_atomically(str(path), text.encode(), mode)
 
 
 def submission_lock(jobdir: Path) -> int:

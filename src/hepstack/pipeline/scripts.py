@@ -59,7 +59,7 @@ def attempt_dir(context: Context, instance: InstanceView, attempt: int) -> Path:
 def start(instance: InstanceView, attempt: int, inputs: dict[str, list[str]], context: Context) -> Path:
     """Start the script of ``instance`` for ``attempt`` in the background; its attempt directory."""
     directory = attempt_dir(context, instance, attempt)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    context.data_path("pipelines", instance.stream.pipeline.name, "scripts", directory.name)
     for stale in ("started", "exitcode", "summary.json"):
         (directory / stale).unlink(missing_ok=True)  # a start that never happened, tried again
     spec = instance.step.spec
