@@ -33,14 +33,13 @@ from tests.batch.injection import (
     OWN_DIRECTIVE,
     Harness,
     Rendered,
-    Task,
     described,
     directive_keys,
     directive_lines,
-    execute,
     has_control_character,
     outcome,
 )
+from tests.batch.injection_run import Task, execute, install_stand_ins
 
 COMBINATIONS = [(scheduler, runtime) for scheduler in sorted(SCHEDULERS) for runtime in sorted(RUNTIMES)]
 # Natively, a hostile command or working directory does not exist on this host: the command never runs.
@@ -58,7 +57,7 @@ def harness(
 ) -> Harness:
     scheduler, runtime = request.param
     made = Harness(tmp_path, scheduler, runtime, Context.from_environment(), files)
-    made.install()
+    install_stand_ins(made)
     monkeypatch.setattr(proc, "which", lambda tool: str(made.stand_ins / Path(tool).name))
     monkeypatch.setenv("HEPSTACK_DOCKER", str(made.stand_ins / "docker"))
     monkeypatch.setattr("hepstack.sites.get_site", made.site_file.site)
