@@ -28,7 +28,6 @@ HTCondor cannot run here, so their rules follow their documentation and reject w
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 
@@ -282,6 +281,8 @@ def containerfile_string(value: str, what: str) -> str:
 def containerfile_json(values: list[str], what: str) -> str:
     """The exec (JSON array) form of CMD, ENTRYPOINT or COPY: every character escaped by JSON; NUL,
     which no argv or path can hold, is refused."""
+    import json  # here: `hepstack run` never writes a Containerfile
+
     for value in values:
         argument(value, what)
     return json.dumps(values)
