@@ -69,7 +69,7 @@ def check_runtimes(image: str | None, context: Context, repeats: int = 5) -> lis
         detail = availability.detail
         if availability.works and (image or name == "native"):
             try:
-                latency = start_latency_ms(name, image or "", context, repeats)
+                latency = start_latency_ms(name, image or "native", context, repeats)  # native: a label
             except Exception as exc:  # doctor reports every failure as a finding, never crashes
                 detail = f"{detail}; running `true` failed: {str(exc).splitlines()[0]}"
                 reports.append(RuntimeReport(name, False, detail))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,8 @@ from hepstack import launch_plan, private
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
+from hepstack.names import STACK_LAYER
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
-
-STACK_LAYER = re.compile(r"^([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)$")
 
 
 @dataclass(frozen=True)

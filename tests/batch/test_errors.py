@@ -37,7 +37,7 @@ CASES = {
     ),
     "bad bind in a site file": (
         "name: mysite\nscheduler: slurm\nruntime: podman\nbinds:\n  - /data:relative\n",
-        ["mysite.yaml:5: binds[0]", "the target must be an absolute path"],
+        ["mysite.yaml:5: binds[0]", "the target 'relative' must be an absolute path"],
     ),
     "missing key in a site file": (
         "name: mysite\nruntime: podman\n",

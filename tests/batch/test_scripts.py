@@ -131,7 +131,7 @@ def test_site_variables_in_binds_expand_in_the_job_not_at_submit() -> None:
     submission = _submission("nersc-podman-hpc")
     _scheduler, _spec, script = render(submission, JOBDIR)
     assert 'source="${SCRATCH}",target=/scratch' in script.replace("'", "")
-    assert "\npodman-hpc run " in script
+    assert "\n  *) podman-hpc run " in script  # after the job-time check of $SCRATCH
 
 
 def _template_values() -> dict[str, str]:

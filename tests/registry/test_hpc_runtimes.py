@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from hepstack.batch.schedulers import get_scheduler
 from hepstack.context import Context
 from hepstack.doctor import check_runtimes
 from hepstack.identity import Invoker
-from hepstack.runtimes import Bind, RunRequest, get_runtime
+from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime
 
 ALICE = Invoker(uid=1234, gid=5678, name="alice", home="/home/alice", privileged=False)
 
@@ -57,12 +58,18 @@ def test_shifter_argv_matches_golden(golden) -> None:  # type: ignore[no-untyped
     golden("argv/shifter.json", _normalised(argv))
 
 
+def _directive_lines(runtime: Runtime, request: RunRequest, scheduler: str) -> list[str]:
+    """The directive lines the runtime adds to a job script of ``scheduler``, as the scheduler writes them."""
+    writer = get_scheduler(scheduler)
+    return [writer.directive(*pair) for pair in runtime.job_directives(request, scheduler)]
+
+
 def test_shifter_job_script_lines_match_golden(golden) -> None:  # type: ignore[no-untyped-def]
     runtime = get_runtime("shifter")
     request = _request("docker:registry.example.org/lat/release:1.0")
     lines = {
         scheduler: {
-            "preamble": runtime.job_preamble(request, scheduler),
+            "preamble": _directive_lines(runtime, request, scheduler),
             "setup": runtime.job_setup(request),
         }
         for scheduler in ("slurm", "lsf", "sge", "htcondor", "local")
@@ -75,7 +82,7 @@ def test_shifter_job_script_lines_match_golden(golden) -> None:  # type: ignore[
 def test_apptainer_job_script_needs_no_extra_lines(golden) -> None:  # type: ignore[no-untyped-def]
     runtime = get_runtime("apptainer")
     request = _request("/cvmfs/lat.example.org/images/release-1.0.sif")
-    lines = {"preamble": runtime.job_preamble(request, "slurm"), "setup": runtime.job_setup(request)}
+    lines = {"preamble": _directive_lines(runtime, request, "slurm"), "setup": runtime.job_setup(request)}
     golden("argv/apptainer-job.json", json.dumps(lines, indent=1) + "\n")
 
 

@@ -87,7 +87,8 @@ def test_container_runtimes_lock_the_container_down(name: str) -> None:
 
 def test_every_runtime_applies_the_login_profile_then_explicit_env() -> None:
     for name in RUNTIMES:
-        request = RunRequest(image="/img", command=["printenv", "X"], user=ALICE, env={"X": "1"})
+        image = "registry.example.org/img:1" if name == "shifter" else "/img"  # Shifter: registry images only
+        request = RunRequest(image=image, command=["printenv", "X"], user=ALICE, env={"X": "1"})
         argv = get_runtime(name).argv(request)
         tail = argv[argv.index("/bin/sh") :]
         assert tail[:2] == ["/bin/sh", "-l"] and tail[-3:] == ["X=1", "printenv", "X"], name

@@ -3,7 +3,6 @@ reading the site files, the task file and the image catalog)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from hepstack.batch.executor import Submission
@@ -11,9 +10,9 @@ from hepstack.batch.schedulers import get_scheduler
 from hepstack.batch.spec import Resources
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.names import job_name
+from hepstack.quoting import check_text
 from hepstack.runtimes import Bind, get_runtime, parse_env
-
-_JOB_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def plan_submission(
@@ -87,15 +86,26 @@ def plan_submission(
         workdir=workdir,
         site=profile.name if profile else None,
         runtime_tool=profile.runtime_tool if profile else None,
-        name=_JOB_NAME.sub("-", name or f"hepstack-{Path(command[0]).name}")[:64],
+        name=job_name(name or f"hepstack-{Path(command[0]).name}"),
     )
 
 
 def _read_task_file(path: Path) -> list[str]:
+    """One task per line, as the job's ``sed -n Np`` reads it: lines end at LF only (a CRLF file's CR
+    is dropped); a line with another control character (NUL, U+2028, ...) is refused, since Python,
+    sed and editors would not agree on where it ends. Blank lines are skipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise HepstackError(
             f"cannot read the task file {path}: {exc.strerror}", hint="one line per task"
         ) from None
-    return [line for line in lines if line.strip()]
+    except ValueError:
+        raise HepstackError(f"the task file {path} is not UTF-8 text", hint="one line per task") from None
+    lines = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        check_text(line, f"{path}:{number}:", hint="one task per line, without control characters")
+        if line.strip(" \t"):
+            lines.append(line)
+    return lines

@@ -1,17 +1,21 @@
 """Job scripts: a per-scheduler template around one shared task body, filled with the runtime's argv.
 
 The script is bash only. It execs the container runtime directly (DESIGN decision 3): the argv comes
-from ``Runtime.argv``, shell-quoted here, with the task's variables spliced in as ``"${NAME}"``.
+from ``Runtime.argv``, each element quoted by :func:`hepstack.quoting.bash_word`, with the job-time
+variables (task index, a site's $SCRATCH) spliced in as ``"${NAME}"``. Directives come from the
+scheduler, each value quoted by that scheduler's own function (hepstack.quoting).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import shlex
+from dataclasses import replace
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from hepstack.errors import HepstackError
+from hepstack.quoting import bash_word, job_variable, job_variables_in
 from hepstack.runtimes import RunRequest, Runtime
 
 if TYPE_CHECKING:
@@ -19,22 +23,21 @@ if TYPE_CHECKING:
     from hepstack.batch.spec import JobSpec
 
 _KEY = re.compile(r"\{\{(\w+)\}\}")
-# Values the job itself knows only at run time; the runtime sees these markers as the env values.
+# Values the job itself knows only at run time; the runtime sees these as the env values.
 TASK_VARIABLES = ("HEPSTACK_TASK_INDEX", "HEPSTACK_TASK_COUNT", "HEPSTACK_TASK_INPUT")
-# Site binds may name job-time variables too ($SCRATCH, $TMPDIR): any marked name becomes "${NAME}".
-_MARKER = re.compile(r"@@([A-Za-z_][A-Za-z0-9_]*)@@")
 
 
-def marker(variable: str) -> str:
-    return f"@@{variable}@@"
-
-
+@functools.cache
 def template_text(name: str) -> str:
+    """A template of the installed package (read once per process: it cannot change under it)."""
     return (resources.files("hepstack.batch") / "templates" / name).read_text(encoding="utf-8")
 
 
 def fill(template_name: str, values: dict[str, str]) -> str:
-    """Replace each ``{{key}}``; a key the template uses but hepstack does not provide is an error."""
+    """Replace each ``{{key}}``; a key the template uses but hepstack does not provide is an error.
+
+    One pass: a ``{{key}}`` inside a value is not replaced again.
+    """
     text = template_text(template_name)
     missing = sorted({key for key in _KEY.findall(text) if key not in values})
     if missing:
@@ -46,38 +49,41 @@ def fill(template_name: str, values: dict[str, str]) -> str:
     return _KEY.sub(lambda match: values[match[1]], text)
 
 
-def shell_word(argument: str) -> str:
-    """One argv element, quoted for bash, with task markers turned into ``"${NAME}"``."""
-    pieces = _MARKER.split(argument)
-    words = []
-    for position, piece in enumerate(pieces):
-        if position % 2:
-            words.append(f'"${{{piece}}}"')
-        elif piece:
-            words.append(shlex.quote(piece))
-    return "".join(words) or "''"
-
-
 def task_request(request: RunRequest, with_input: bool) -> RunRequest:
     """``request`` with the task variables added to the container's environment (--env semantics)."""
-    from dataclasses import replace
-
     env = dict(request.env)
-    env["HEPSTACK_TASK_INDEX"] = marker("HEPSTACK_TASK_INDEX")
-    env["HEPSTACK_TASK_COUNT"] = marker("HEPSTACK_TASK_COUNT")
+    env["HEPSTACK_TASK_INDEX"] = job_variable("HEPSTACK_TASK_INDEX")
+    env["HEPSTACK_TASK_COUNT"] = job_variable("HEPSTACK_TASK_COUNT")
     if with_input:
-        env["HEPSTACK_TASK_INPUT"] = marker("HEPSTACK_TASK_INPUT")
+        env["HEPSTACK_TASK_INPUT"] = job_variable("HEPSTACK_TASK_INPUT")
     return replace(request, env=env)
 
 
-def container_command(
+def container_argv(
     runtime: Runtime, request: RunRequest, *, with_input: bool, tool: str | None = None
-) -> str:
-    """The runtime's argv as one shell line; ``tool`` replaces argv[0] (e.g. podman-hpc for podman)."""
+) -> list[str]:
+    """The runtime's argv for a task; ``tool`` replaces argv[0] (e.g. podman-hpc for podman)."""
     argv = runtime.argv(task_request(request, with_input))
-    if tool:
-        argv = [tool, *argv[1:]]
-    return " ".join(shell_word(argument) for argument in argv)
+    return [tool, *argv[1:]] if tool else argv
+
+
+def task_command(argv: list[str]) -> str:
+    """The argv as one shell line; if it binds a site variable ($SCRATCH), guarded by a check of that
+    variable's value, which is known only on the compute node: a value no bind syntax can carry
+    (``,`` ``:`` ``;`` ``"`` or a line break) stops the task with exit code 2 instead."""
+    line = " ".join(bash_word(argument) for argument in argv)
+    names = sorted({name for word in argv for name in job_variables_in(word)} - set(TASK_VARIABLES))
+    if not names:
+        return line
+    values = "".join(f"${{{name}-}}" for name in names)
+    shown = " ".join(f"${name}" for name in names)
+    return (
+        f'case "{values}" in  # site variables in binds, known only here\n'
+        f"  *[,:\\;\\\"]* | *$'\\n'*) echo 'hepstack: {shown}: a bind cannot hold , : ; \" or a line break'"
+        " >&2; (exit 2) ;;\n"
+        f"  *) {line} ;;\n"
+        "esac"
+    )
 
 
 def render_job_script(
@@ -90,12 +96,13 @@ def render_job_script(
     tool: str | None = None,
 ) -> str:
     """The complete job script for ``scheduler``: directives, runtime preamble and setup, task body."""
-    jobdir = shlex.quote(str(spec.jobdir))
+    jobdir = bash_word(str(spec.jobdir))
     input_line = (
         f'HEPSTACK_TASK_INPUT=$(sed -n "${{HEPSTACK_TASK_INDEX}}p" {jobdir}/tasks.txt)'
         if with_input
         else "# (no --task-file: HEPSTACK_TASK_INPUT is not set)"
     )
+    argv = container_argv(runtime, request, with_input=with_input, tool=tool)
     setup = runtime.job_setup(request)
     body = fill(
         "task.tmpl",
@@ -104,10 +111,11 @@ def render_job_script(
             "tasks": str(spec.tasks),
             "task_input": input_line,
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
-            "command": container_command(runtime, request, with_input=with_input, tool=tool),
+            "command": task_command(argv),
         },
     )
-    directives = scheduler.directives(spec) + runtime.job_preamble(request, scheduler.name)
+    runtime_directives = runtime.job_directives(request, scheduler.name)
+    directives = scheduler.directives(spec) + [scheduler.directive(*pair) for pair in runtime_directives]
     return fill(
         scheduler.template,
         {

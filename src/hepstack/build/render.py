@@ -7,9 +7,14 @@ requirement files, local packages) are mounted for that RUN step and never copie
 
 from __future__ import annotations
 
-import json
 import shlex
 
+from hepstack.quoting import (
+    containerfile_json,
+    containerfile_line,
+    containerfile_string,
+    mount_option_value,
+)
 from hepstack.spec import Stack, local_pip_path
 
 CA_SECRET_ID = "hepstack-ca"
@@ -26,44 +31,42 @@ def render_containerfile(stack: Stack, name: str, parent_ref: str) -> str:
     """Containerfile text for layer ``name`` of ``stack``, built on ``parent_ref``."""
     containerfile = stack.containerfiles.get(name)
     if containerfile is not None:
-        header = (
-            f"# hepstack: stack {stack.name}, layer {name}, from {containerfile.path.name} (FROM rewired)\n"
-        )
+        file_name = containerfile_line(containerfile.path.name, "containerfile")
+        header = f"# hepstack: stack {stack.name}, layer {name}, from {file_name} (FROM rewired)\n"
         return header + containerfile.rewired(parent_ref)
 
     layer = stack.layer(name)
     lines = [
         f"# hepstack: stack {stack.name}, layer {name}. Rendered from the stack spec; do not edit.",
-        f"FROM {parent_ref}",
+        f"FROM {containerfile_line(parent_ref, 'from')}",
     ]
     if layer.labels:
-        lines.append(
-            "LABEL " + " \\\n      ".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(layer.labels.items()))
-        )
+        labels = [f"{_string(key)}={_string(value)}" for key, value in sorted(layer.labels.items())]
+        lines.append("LABEL " + " \\\n      ".join(labels))
     if layer.env:
-        lines.append("ENV " + " \\\n    ".join(f"{k}={_quote(v)}" for k, v in layer.env.items()))
+        lines.append("ENV " + " \\\n    ".join(f"{key}={_string(value)}" for key, value in layer.env.items()))
     if layer.packages and layer.bootstrap is None:  # a bootstrap layer's packages go in at mmdebstrap time
         lines.append(_apt_step(layer.packages))
     if layer.pip:
         lines.append(_pip_step(layer.pip))
     for source, target in layer.copy_.items():
-        lines.append(f"COPY {json.dumps([source, target])}")
+        lines.append(f"COPY {containerfile_json([source, target], 'copy')}")
     if layer.profile:
-        lines.append(f"COPY {json.dumps([layer.profile, profile_path(name)])}")
-    lines.extend(f"RUN {step}" for step in layer.run)
+        lines.append(f"COPY {containerfile_json([layer.profile, profile_path(name)], 'profile')}")
+    lines.extend(f"RUN {containerfile_line(step, 'run step')}" for step in layer.run)
     if layer.workdir:
-        lines.append(f"WORKDIR {layer.workdir}")
+        lines.append(f"WORKDIR {containerfile_line(layer.workdir, 'workdir')}")
     if layer.user:
-        lines.append(f"USER {layer.user}")
+        lines.append(f"USER {containerfile_line(layer.user, 'user')}")
     if layer.entrypoint is not None:
-        lines.append(f"ENTRYPOINT {json.dumps(layer.entrypoint)}")
+        lines.append(f"ENTRYPOINT {containerfile_json(layer.entrypoint, 'entrypoint')}")
     if layer.cmd is not None:
-        lines.append(f"CMD {json.dumps(layer.cmd)}")
+        lines.append(f"CMD {containerfile_json(layer.cmd, 'cmd')}")
     return "\n".join(lines) + "\n"
 
 
 def _apt_step(packages: list[str]) -> str:
-    names = " ".join(shlex.quote(p) for p in packages)
+    names = " ".join(shlex.quote(containerfile_line(package, "package")) for package in packages)
     return (
         "RUN apt-get update -qq \\\n"
         " && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
@@ -81,12 +84,14 @@ def _pip_step(requirements: list[str]) -> str:
     mounts = [f"--mount=type=secret,id={CA_SECRET_ID},target={CA_SECRET_PATH}"]
     arguments: list[str] = []
     for index, requirement in enumerate(requirements):
+        containerfile_line(requirement, "pip requirement")
         local = local_pip_path(requirement)
         if local is None:
             arguments.append(shlex.quote(requirement))
             continue
         target = f"{PIP_MOUNT_DIR}/{index}"
-        mounts.append(f"--mount=type=bind,source={local},target={target},rw")
+        source = mount_option_value(local, "pip path")  # whitespace too is refused by the spec's check
+        mounts.append(f"--mount=type=bind,source={source},target={target},rw")
         arguments.append(f"-r {target}" if requirement.startswith("-r ") else target)
     return (
         f"RUN {' '.join(mounts)} \\\n"
@@ -97,5 +102,5 @@ def _pip_step(requirements: list[str]) -> str:
     )
 
 
-def _quote(value: str) -> str:
-    return json.dumps(value)
+def _string(value: str) -> str:
+    return containerfile_string(value, "value")

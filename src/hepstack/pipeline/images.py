@@ -52,7 +52,8 @@ def engine_for(pipeline: Pipeline, image: str) -> str:
 
 def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
     """Resolve ``name`` now, or :class:`HepstackError` saying how to make it resolvable."""
-    from hepstack.launch import STACK_LAYER, resolve_image
+    from hepstack.launch import resolve_image
+    from hepstack.names import STACK_LAYER
 
     try:
         resolved = resolve_image(name, context)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hepstack import private, proc
 from hepstack.batch.schedulers import Scheduler, get_scheduler
-from hepstack.batch.script import container_command, fill, shell_word
+from hepstack.batch.script import container_argv, fill, task_command
 from hepstack.batch.spec import JobSpec, Resources
 from hepstack.context import Context
 from hepstack.errors import HepstackError
@@ -28,6 +28,7 @@ from hepstack.pipeline.graph import InstanceView
 from hepstack.pipeline.images import PinnedImage, pins_from_json
 from hepstack.pipeline.template import fill as fill_text
 from hepstack.pipeline.template import fill_arguments
+from hepstack.quoting import bash_word
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime
 from hepstack.sites import Site, get_site
 
@@ -149,8 +150,11 @@ def _resources(*layers: object) -> Resources:
 
 def job_name(pipeline: str, step: str, submission_id: int, token: str) -> str:
     """``lat-l1.run.chunk.crumb.recon.s42-9f3a1c``: the submission's number in its DB and a random token,
-    so that two state DBs (or a DB made anew) never name two jobs alike in one queue or data dir."""
-    return f"{pipeline}.{step}.s{submission_id}-{token}"
+    so that two state DBs (or a DB made anew) never name two jobs alike in one queue or data dir. At most
+    64 characters (every scheduler takes that: hepstack.names.JOB_NAME); a long step path keeps its end."""
+    suffix = f".s{submission_id}-{token}"
+    head = f"{pipeline}.{step}"[-(64 - len(suffix)) :].lstrip(".-")
+    return head + suffix
 
 
 def jobdir_for(context: Context, pipeline: str, step: str, submission_id: int, token: str) -> Path:
@@ -173,15 +177,16 @@ def write_jobdir(array: ArrayPlan, jobdir: Path, name: str, context: Context) ->
     for index, task in enumerate(array.tasks, start=1):
         _write(jobdir / f"task-{index}.sh", _task_script(task, index, spec, runtime, context), 0o700)
     first = array.tasks[0].request
-    body = f'exec /bin/bash {shlex.quote(str(jobdir))}/task-"${{HEPSTACK_TASK_INDEX}}".sh'
-    directives = scheduler.directives(spec) + runtime.job_preamble(first, scheduler.name)
+    body = f'exec /bin/bash {bash_word(str(jobdir))}/task-"${{HEPSTACK_TASK_INDEX}}".sh'
+    runtime_directives = runtime.job_directives(first, scheduler.name)
+    directives = scheduler.directives(spec) + [scheduler.directive(*pair) for pair in runtime_directives]
     script = fill(
         scheduler.template,
         {
             "directives": "\n".join(directives),
             "name": name,
             "tasks": str(spec.tasks),
-            "jobdir": shlex.quote(str(jobdir)),
+            "jobdir": bash_word(str(jobdir)),
             "body": body,
         },
     )
@@ -201,7 +206,7 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
         request = replace(request, env=env, binds=binds)
     request = runtime.prepare(request, context)
     outputs = [
-        f"record_output {shell_word(name)} {shell_word(path)}" for name, path in sorted(task.outputs.items())
+        f"record_output {bash_word(name)} {bash_word(path)}" for name, path in sorted(task.outputs.items())
     ]
     setup = runtime.job_setup(request)
     return fill(
@@ -212,9 +217,9 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
             "tasks": str(spec.tasks),
             "instance": task.instance.address,
             "attempt": str(task.instance.attempt + 1),
-            "jobdir": shlex.quote(str(spec.jobdir)),
+            "jobdir": bash_word(str(spec.jobdir)),
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
-            "command": container_command(runtime, request, with_input=False, tool=None),
+            "command": task_command(container_argv(runtime, request, with_input=False)),
             "outputs": "\n        ".join(outputs) if outputs else ":",
         },
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from hepstack import proc
 from hepstack.context import Context
+from hepstack.quoting import bind_field
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 
 # Image sources apptainer reads itself (apptainer-exec(1), "supports the following formats").
@@ -58,7 +59,8 @@ class ApptainerRuntime(Runtime):
     def argv(self, request: RunRequest) -> list[str]:
         argv = [self.command_name(), "exec", "--containall", "--cleanenv"]
         for bind in request.binds:
-            argv += ["--bind", f"{bind.source}:{bind.target}:{'ro' if bind.read_only else 'rw'}"]
+            source, target = bind_field(bind.source, "bind source"), bind_field(bind.target, "bind target")
+            argv += ["--bind", f"{source}:{target}:{'ro' if bind.read_only else 'rw'}"]
         if request.workdir:
             argv += ["--pwd", request.workdir]
         return [*argv, apptainer_source(request.image), *login_command(request)]

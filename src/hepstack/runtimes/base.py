@@ -16,7 +16,8 @@ from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
-from hepstack.names import ENV_NAME
+from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
+from hepstack.quoting import argument, check_text, job_variable, reject, shown
 
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
@@ -27,35 +28,103 @@ WRAPPER_NAME = "hepstack"
 
 @dataclass(frozen=True)
 class Bind:
+    """A host path seen at ``target`` in the container; checked when made, wherever it comes from.
+
+    The one bind parser is :meth:`parse` (``--bind`` and site files). Each runtime then writes the
+    bind with its format's quoting function (hepstack.quoting: mount options, ``SRC:DST`` fields).
+    A ``source`` may hold job-time variables (a site's ``$SCRATCH``, see :func:`quoting.job_variable`).
+    """
+
     source: str
     target: str
     read_only: bool = False
 
+    def __post_init__(self) -> None:
+        check_text(self.source, "bind source", job_variables=True)
+        if ":" in self.source:
+            reject(self.source, "bind source", "contains ':'", "binds are SRC:DST[:ro]; rename the path")
+        check_container_path(self.target, "bind target")
+
     @classmethod
-    def parse(cls, text: str) -> Bind:
-        """``SRC:DST[:ro|rw]`` (or ``SRC`` for the same path inside)."""
+    def parse(cls, text: str, *, job_variables: bool = False) -> Bind:
+        """``SRC:DST[:ro|rw]`` (or ``SRC`` for the same path inside).
+
+        With ``job_variables`` (a site's binds), ``$VAR`` or ``${VAR}`` in SRC stays a variable that the
+        job expands on the compute node, and SRC is not looked for on this host; otherwise SRC must exist.
+        """
+        check_text(text, "--bind", hint="write SRC:DST, SRC:DST:ro or SRC:DST:rw")
         parts = text.split(":")
         mode = "rw"
         if len(parts) == 3:
             mode = parts.pop()
         if len(parts) > 2 or mode not in {"ro", "rw"} or not all(parts):
             raise HepstackError(f"bad --bind {text!r}", hint="write SRC:DST, SRC:DST:ro or SRC:DST:rw")
-        source = str(Path(parts[0]).absolute())
-        target = parts[1] if len(parts) == 2 else source
+        target = parts[1] if len(parts) == 2 else None
+        if job_variables:
+            if not parts[0].startswith(("/", "$")):
+                reject(parts[0], "bind source", "is not absolute", "write /path or $VARIABLE/path")
+            source = VARIABLE_REFERENCE.sub(lambda match: job_variable(match[1] or match[2]), parts[0])
+            target = target or parts[0]
+            if VARIABLE_REFERENCE.search(target):
+                reject(target, "bind target", "names a variable", "write the path inside the container")
+        else:
+            source = str(Path(parts[0]).absolute())
+            target = target or source
         if not target.startswith("/"):
             raise HepstackError(
                 f"bad --bind {text!r}: the target {target!r} must be an absolute path",
                 hint="write SRC:/path/in/container",
             )
-        if not Path(source).exists():
+        bind = cls(source, target, mode == "ro")
+        if not job_variables and not Path(source).exists():
             raise HepstackError(
                 f"bad --bind {text!r}: {source} does not exist",
                 hint="create it first; hepstack never creates bind sources for you",
             )
-        return cls(source, target, mode == "ro")
+        return bind
 
     def __str__(self) -> str:
         return f"{self.source}:{self.target}{':ro' if self.read_only else ''}"
+
+
+def check_container_path(path: str, what: str) -> str:
+    """An absolute path inside the container without ``..``: a runtime that creates mount points or
+    the working directory in an image tree (Charliecloud) must never reach outside it."""
+    check_text(path, what)
+    if not path.startswith("/"):
+        reject(path, what, "is not an absolute path", "write an absolute path inside the container")
+    if ".." in path.split("/"):
+        reject(path, what, "contains '..'", "write the path inside the container without '..'")
+    return path
+
+
+def check_image(image: str) -> str:
+    """What a runtime can be given as its image: an OCI reference (localhost/lat/release:1.0), an
+    absolute path (a SIF or SquashFS file, an unpacked tree) or a reference with the transport prefix
+    apptainer or Shifter read (``docker://``, ``oras://``, ``docker:``, ...)."""
+    check_text(image, "image")
+    if image.startswith("/"):
+        return image
+    for prefix in REFERENCE_TRANSPORTS:
+        if image.startswith(prefix) and is_image_reference(image.removeprefix(prefix)):
+            return image
+    for prefix in PATH_TRANSPORTS:
+        if image.startswith(prefix) and image.removeprefix(prefix):
+            return image
+    if not is_image_reference(image):
+        reject(
+            image,
+            "image",
+            "is neither an image reference nor an absolute path",
+            "give STACK/LAYER, a reference such as localhost/lat/release:1.0 (lower-case repository, "
+            "tag of letters, digits, '_', '.', '-') or the absolute path of an image file or directory",
+        )
+    return image
+
+
+# Prefixes apptainer (apptainer-exec(1)) and Shifter (docker:REPO:TAG) put before a reference or a path.
+REFERENCE_TRANSPORTS = ("docker://", "oras://", "docker:")
+PATH_TRANSPORTS = ("library://", "shub://", "docker-archive:", "oci-archive:")
 
 
 def parse_env(items: list[str]) -> dict[str, str]:
@@ -63,9 +132,19 @@ def parse_env(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not ENV_NAME.match(name):
-            raise HepstackError(f"bad --env {item!r}", hint="write NAME=VALUE, NAME a valid variable name")
-        env[name] = value
+            raise HepstackError(
+                f"bad --env {shown(item)}", hint="write NAME=VALUE, NAME of letters, digits and '_'"
+            )
+        env[name] = argument(value, f"--env {name}")
     return env
+
+
+def check_environment(env: Mapping[str, str], what: str) -> None:
+    """Names env(1) takes as assignments (never as options), values an argv can hold."""
+    for name, value in env.items():
+        if not ENV_NAME.match(name):
+            reject(name, f"{what} name", "is not a variable name", "use letters, digits and '_'")
+        argument(value, f"{what} {name}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +168,15 @@ class RunRequest:
     engine: str = "podman"  # the engine that holds `image`
     cache_entry: str | None = None  # the node-cache entry `image` is (after `prepare`), held while it runs
 
+    def __post_init__(self) -> None:
+        check_image(self.image)
+        for word in self.command:
+            argument(word, "command argument")
+        check_environment(self.env, "--env")
+        check_environment(self.image_env, "image env")
+        if self.workdir is not None:
+            check_container_path(self.workdir, "--workdir")
+
     def with_image(self, image: str, cache_entry: str | None = None) -> RunRequest:
         return replace(self, image=image, cache_entry=cache_entry)
 
@@ -108,6 +196,11 @@ def check_command(request: RunRequest) -> None:
         raise HepstackError(
             f"the command {request.command[0]!r} looks like an assignment",
             hint="use --env NAME=VALUE for environment variables",
+        )
+    if request.command[0].startswith("-"):
+        raise HepstackError(
+            f"the command {shown(request.command[0])} starts with '-', which env(1) would take as its option",
+            hint="name the program first, e.g. -- python3 -V",
         )
 
 
@@ -146,8 +239,9 @@ class Runtime(ABC):
 
     # --- batch jobs: a job script execs the runtime directly (no Python in the job) -------------------
 
-    def job_preamble(self, request: RunRequest, scheduler: str) -> list[str]:
-        """Scheduler directive lines this runtime needs, e.g. Shifter's ``#SBATCH --image=...``."""
+    def job_directives(self, request: RunRequest, scheduler: str) -> list[tuple[str, str]]:
+        """Scheduler options this runtime needs, as (option, value), e.g. Shifter's ``--image`` on
+        SLURM; the scheduler writes and quotes them like its own."""
         return []
 
     def job_setup(self, request: RunRequest) -> list[str]:

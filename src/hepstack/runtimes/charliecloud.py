@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.quoting import bind_field
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 
 SQUASHFS_SUFFIXES = (".sqfs", ".squashfs", ".sqsh")
@@ -33,7 +34,8 @@ class CharliecloudRuntime(Runtime):
                     f"ch-run cannot bind {bind.source} read-only",
                     hint="Charliecloud binds are read-write; drop ':ro' or use another runtime",
                 )
-            argv.append(f"--bind={bind.source}:{bind.target}")
+            source, target = bind_field(bind.source, "bind source"), bind_field(bind.target, "bind target")
+            argv.append(f"--bind={source}:{target}")
         if request.workdir:
             argv.append(f"--cd={request.workdir}")
         return [*argv, request.image, "--", *login_command(request)]
@@ -57,9 +59,7 @@ class CharliecloudRuntime(Runtime):
             cache_entry = str(directory)
         targets = [bind.target for bind in request.binds] + ([request.workdir] if request.workdir else [])
         for target in targets:
-            # A read-only shared tree (CVMFS) without this mount point: ch-run then says so clearly.
-            with contextlib.suppress(OSError):
-                (directory / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            make_mount_point(directory, target)
         return request.with_image(str(directory), cache_entry=cache_entry)
 
     def plan_files(self, request: RunRequest) -> list[str] | None:
@@ -77,3 +77,25 @@ class CharliecloudRuntime(Runtime):
             if path.exists() and path.read_text().strip() == bad:
                 return Availability(False, f"user namespaces are off ({knob} = {bad})")
         return basic
+
+
+def make_mount_point(tree: Path, target: str) -> None:
+    """``target`` (an absolute path inside the image, without '..') as a directory of ``tree``.
+
+    The image's own symlinks are followed as the kernel would on the host, so a link to ``/`` in the
+    image must not make hepstack create directories outside ``tree``: each step is resolved and
+    checked to stay inside. A read-only shared tree (CVMFS) without this mount point: ch-run then
+    says so clearly.
+    """
+    root = tree.resolve()
+    current = root
+    for part in [piece for piece in target.split("/") if piece not in ("", ".")]:
+        step = (current / part).resolve()
+        if step != root and root not in step.parents:
+            raise HepstackError(
+                f"the mount point {target} leaves the image tree {tree} (through a symlink in the image)",
+                hint="bind or work in a directory that is a real directory of the image",
+            )
+        with contextlib.suppress(OSError):
+            step.mkdir(exist_ok=True)
+        current = step

@@ -6,6 +6,7 @@ import sys
 
 from hepstack import proc
 from hepstack.context import Context
+from hepstack.quoting import mount_option_value
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 
 
@@ -22,9 +23,11 @@ def engine_run_options(request: RunRequest) -> list[str]:
     if request.tty:
         options += ["--interactive", "--tty"]
     for bind in request.binds:
+        source = mount_option_value(bind.source, "bind source")
+        target = mount_option_value(bind.target, "bind target")
         options += [
             "--mount",
-            f"type=bind,source={bind.source},target={bind.target}" + (",readonly" if bind.read_only else ""),
+            f"type=bind,source={source},target={target}" + (",readonly" if bind.read_only else ""),
         ]
     if request.workdir:
         options += ["--workdir", request.workdir]

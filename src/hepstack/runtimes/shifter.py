@@ -16,17 +16,26 @@ applied last by the login wrapper, as for every runtime.
 
 from __future__ import annotations
 
-import shlex
-
 from hepstack import proc
+from hepstack.errors import HepstackError
+from hepstack.names import is_image_reference
+from hepstack.quoting import bash_word, bind_field, shown
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
 
 
 def shifter_image(image: str) -> str:
-    """``docker:REPO:TAG``: Shifter's ``imageType:imageSpecifier`` form (doc/command/shifter.rst)."""
-    if image.startswith("docker:") and not image.startswith("docker://"):
-        return image
-    return "docker:" + image.removeprefix("docker://")
+    """``docker:REPO:TAG``: Shifter's ``imageType:imageSpecifier`` form (doc/command/shifter.rst).
+
+    Shifter runs only what its image gateway pulled from a registry, so the image must be an OCI
+    reference; it then goes into ``#SBATCH --image=`` and the ``shifterimg pull`` line as it is.
+    """
+    reference = image.removeprefix("docker://").removeprefix("docker:")
+    if not is_image_reference(reference):
+        raise HepstackError(
+            f"Shifter cannot run the image {shown(image)}: it is not a registry reference",
+            hint="give the reference the image gateway pulls, e.g. registry.example.org/lat/release:1.0",
+        )
+    return f"docker:{reference}"
 
 
 class ShifterRuntime(Runtime):
@@ -40,20 +49,21 @@ class ShifterRuntime(Runtime):
     def argv(self, request: RunRequest) -> list[str]:
         argv = [proc.which(self.tool) or self.tool, f"--image={shifter_image(request.image)}"]
         for bind in request.binds:
-            argv.append(f"--volume={bind.source}:{bind.target}{':ro' if bind.read_only else ''}")
+            source, target = bind_field(bind.source, "bind source"), bind_field(bind.target, "bind target")
+            argv.append(f"--volume={source}:{target}{':ro' if bind.read_only else ''}")
         if request.workdir:
             argv.append(f"--workdir={request.workdir}")
         return [*argv, *login_command(request)]
 
-    def job_preamble(self, request: RunRequest, scheduler: str) -> list[str]:
+    def job_directives(self, request: RunRequest, scheduler: str) -> list[tuple[str, str]]:
         # Only SLURM has the Shifter SPANK plugin (doc/wlm/slurm.rst); other schedulers get --image on argv.
         if scheduler == "slurm":
-            return [f"#SBATCH --image={shifter_image(request.image)}"]
+            return [("--image", shifter_image(request.image))]
         return []
 
     def job_setup(self, request: RunRequest) -> list[str]:
         # The gateway pulls once per image and skips the download when it already has this digest.
-        return [f"shifterimg pull {shlex.quote(shifter_image(request.image))}"]
+        return [f"shifterimg pull {bash_word(shifter_image(request.image))}"]
 
     def availability(self) -> Availability:
         if proc.which(self.tool) is None:

@@ -11,7 +11,6 @@ A user file with the same ``name`` as a shipped one replaces it. Errors name fil
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -20,33 +19,51 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from hepstack.batch.script import marker
+from hepstack.batch.spec import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.errors import HepstackError, SpecError, SpecErrors
+from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
+from hepstack.quoting import argument, check_text, reject
 from hepstack.runtimes import Bind
+from hepstack.runtimes.base import check_container_path
 from hepstack.spec.source_map import load_yaml
-from hepstack.spec.validation import located_errors
+from hepstack.spec.validation import checked, located_errors
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
+# hepstack.batch.spec for resources), so a site file and the command line are held to the same rules.
 
 
-def _check_bind(text: str) -> str:
-    parts = text.split(":")
-    bad_mode = len(parts) == 3 and parts[2] not in {"ro", "rw"}
-    if not 1 <= len(parts) <= 3 or not all(parts) or bad_mode:
-        raise ValueError(f"bad bind {text!r}: write SRC:DST, SRC:DST:ro or SRC:DST:rw")
-    if len(parts) > 1 and not parts[1].startswith("/"):
-        raise ValueError(f"bad bind {text!r}: the target must be an absolute path")
-    return text
+def _check_bind(text: str) -> None:
+    Bind.parse(text, job_variables=True)
+
+
+def _check_env(env: dict[str, str]) -> None:
+    for name, value in env.items():
+        if not ENV_NAME.match(name):
+            reject(
+                name, "env name", "is not a variable name", "use letters, digits and '_', not first a digit"
+            )
+        argument(value, f"env {name}")
+
+
+def _check_tool(text: str) -> None:
+    if not COMMAND_NAME.match(text):
+        reject(text, "runtime_tool", "is not a command", "write a command name or path, e.g. podman-hpc")
+
+
+def _check_image_root(text: str) -> None:
+    check_container_path(text, "image_root")
+
+
+Checked = Annotated[str, AfterValidator(checked(check_text, "value"))]
 
 
 class SiteResources(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cpus: int | None = Field(default=None, ge=1)
-    memory: str | None = None
-    time: str | None = None
-    queue: str | None = None
-    account: str | None = None
+    cpus: int | None = Field(default=None, ge=1, le=MAX_CPUS)
+    memory: Annotated[str, AfterValidator(checked(memory_mb))] | None = None
+    time: Annotated[str, AfterValidator(checked(duration_seconds))] | None = None
+    queue: Annotated[str, AfterValidator(checked(check_scheduler_name, "queue"))] | None = None
+    account: Annotated[str, AfterValidator(checked(check_scheduler_name, "account"))] | None = None
 
 
 class SiteProfile(BaseModel):
@@ -55,14 +72,17 @@ class SiteProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    scheduler: str
-    runtime: str
-    runtime_tool: str | None = None  # a drop-in for the runtime's command, e.g. podman-hpc for podman
-    image_root: str | None = None  # images are unpacked directories under this root (grid, /cvmfs)
-    binds: list[Annotated[str, AfterValidator(_check_bind)]] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    scheduler: Checked
+    runtime: Checked
+    # a drop-in for the runtime's command, e.g. podman-hpc for podman
+    runtime_tool: Annotated[str, AfterValidator(checked(_check_tool))] | None = None
+    # images are unpacked directories under this root (grid, /cvmfs)
+    image_root: Annotated[str, AfterValidator(checked(_check_image_root))] | None = None
+    binds: list[Annotated[str, AfterValidator(checked(_check_bind))]] = Field(default_factory=list)
+    env: Annotated[dict[str, str], AfterValidator(checked(_check_env))] = Field(default_factory=dict)
     resources: SiteResources = Field(default_factory=SiteResources)
-    directives: list[str] = Field(default_factory=list)  # extra raw scheduler options
+    # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
+    directives: list[Checked] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,13 +93,7 @@ class Site:
     def job_binds(self) -> list[Bind]:
         """The site's binds; ``$VAR`` in a source stays a variable that the job's shell expands
         (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
-        binds = []
-        for text in self.profile.binds:
-            parts = text.split(":")
-            read_only = len(parts) == 3 and parts[2] == "ro"
-            source = _VARIABLE.sub(lambda match: marker(match[1] or match[2]), parts[0])
-            binds.append(Bind(source, parts[1] if len(parts) > 1 else parts[0], read_only))
-        return binds
+        return [Bind.parse(text, job_variables=True) for text in self.profile.binds]
 
 
 _HINTS = {
@@ -87,10 +101,10 @@ _HINTS = {
     "string_type": "write a string; quote values YAML reads as numbers or booleans",
     "list_type": "write a YAML list: [a, b] or one '- item' per line",
     "dict_type": "write a mapping: one 'KEY: value' per line",
-    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' and '-'",
+    "string_pattern_mismatch": f"use {NAME_RULE}",
     "int_type": "write a whole number",
     "greater_than_equal": "write a number of at least 1",
-    "value_error": "binds are SRC:DST[:ro|rw]; SRC may name job-time variables such as $SCRATCH",
+    "less_than_equal": f"write a number of at most {MAX_CPUS:,}",
 }
 _MODELS: dict[str, type[BaseModel]] = {"": SiteProfile, "resources": SiteResources}
 

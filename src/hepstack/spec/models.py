@@ -7,13 +7,26 @@ layer or an external image, or taken from an existing Containerfile whose FROM h
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hepstack.names import ENV_NAME
+from hepstack.names import (
+    CONTAINER_USER,
+    DEBIAN_ARCHITECTURE,
+    DEBIAN_PACKAGE,
+    DEBIAN_SUITE,
+    ENV_NAME,
+    LABEL_KEY,
+    NAME,
+    NAME_PATTERN,
+    NAME_RULE,
+    TAG_PATTERN,
+    is_image_reference,
+)
+from hepstack.quoting import argument, check_text, containerfile_line, mount_option_value, reject
+from hepstack.spec.validation import checked
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"  # one OCI repository path component
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
 _UNITS = {
@@ -40,6 +53,77 @@ def parse_size(text: str | int) -> int:
     return int(float(number) * _UNITS[(unit or "b").lower()])
 
 
+# --- field checks: what each value may hold to reach its Containerfile line unchanged ---------------
+# (hepstack.build.render writes each with the one quoting function of its kind, hepstack.quoting)
+
+
+def _check_parent(text: str) -> None:
+    check_text(text, "from")
+    if not is_image_reference(text):
+        reject(
+            text,
+            "from",
+            "is neither a layer name nor an image reference",
+            "name a layer of this stack, or an image such as docker.io/library/debian:bookworm",
+        )
+
+
+def _check_package(name: str) -> None:
+    if not DEBIAN_PACKAGE.match(name):
+        reject(
+            name,
+            "package",
+            "is not a Debian package name",
+            "write a name such as python3-numpy (lower-case), optionally :ARCH and =VERSION or /RELEASE",
+        )
+
+
+def _check_pip(requirement: str) -> None:
+    containerfile_line(requirement, "pip requirement")
+    if requirement.startswith("-") and not requirement.startswith("-r "):
+        reject(
+            requirement,
+            "pip requirement",
+            "is a pip option",
+            "write requirements (name, name==1.2, ./local/path) or -r FILE; pip options such as "
+            "--index-url belong in a requirements file",
+        )
+    local = requirement[3:].strip() if requirement.startswith("-r ") else None
+    if requirement.startswith(("./", "../")):
+        local = requirement
+    if local is not None:
+        mount_option_value(local, "pip path")  # mounted for the pip step: RUN --mount=...,source=PATH
+        if any(character.isspace() for character in local):
+            reject(local, "pip path", "contains whitespace", "rename the file or directory")
+
+
+def _check_user(text: str) -> None:
+    if not CONTAINER_USER.match(text):
+        reject(text, "user", "is not a user", "write a user name or uid, optionally :group or :gid")
+
+
+def _check_label_key(key: str) -> None:
+    if not LABEL_KEY.match(key):
+        reject(key, "label key", "is not a label key", "write e.g. org.opencontainers.image.vendor")
+
+
+def _check_labels(labels: dict[str, str]) -> None:
+    for key, value in labels.items():
+        _check_label_key(key)
+        check_text(value, f"label {key}")
+
+
+def _check_arguments(values: list[str]) -> None:
+    for value in values:
+        argument(value, "argument")
+
+
+OneLine = Annotated[str, AfterValidator(checked(check_text, "value"))]
+Step = Annotated[str, AfterValidator(checked(containerfile_line, "run step"))]
+Package = Annotated[str, AfterValidator(checked(_check_package))]
+Requirement = Annotated[str, AfterValidator(checked(_check_pip))]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
@@ -57,8 +141,23 @@ class Bootstrap(_Strict):
     @field_validator("suite")
     @classmethod
     def _suite_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z][a-z0-9-]*", value):
+        if not DEBIAN_SUITE.match(value):
             raise ValueError("a Debian suite name is lower-case letters, e.g. bookworm")
+        return value
+
+    @field_validator("architecture")
+    @classmethod
+    def _architecture_name(cls, value: str) -> str:
+        if not DEBIAN_ARCHITECTURE.match(value):
+            raise ValueError("a Debian architecture is lower-case letters and digits, e.g. amd64")
+        return value
+
+    @field_validator("mirror")
+    @classmethod
+    def _mirror_url(cls, value: str) -> str:
+        check_text(value, "mirror")
+        if not re.fullmatch(r"(https?|file)://\S+", value):
+            raise ValueError("a mirror is an http://, https:// or file:// URL without spaces")
         return value
 
 
@@ -88,26 +187,28 @@ class Layer(_Strict):
 
     description: str | None = None
     bootstrap: Bootstrap | None = None
-    from_: str | None = Field(None, alias="from", description="parent layer name or external image reference")
-    containerfile: str | None = Field(
+    from_: Annotated[str, AfterValidator(checked(_check_parent))] | None = Field(
+        None, alias="from", description="parent layer name or external image reference"
+    )
+    containerfile: OneLine | None = Field(
         None, description="existing Dockerfile; its FROM is rewired to the parent"
     )
-    packages: list[str] = Field(default_factory=list, description="apt packages")
-    pip: list[str] = Field(
+    packages: list[Package] = Field(default_factory=list, description="apt packages")
+    pip: list[Requirement] = Field(
         default_factory=list,
         description="pip requirements; '-r FILE' and local paths ('./pkg') are mounted for the pip step only",
     )
-    copy_: dict[str, str] = Field(
+    copy_: dict[OneLine, OneLine] = Field(
         default_factory=dict, alias="copy", description="SRC (spec dir) -> DST (image)"
     )
-    run: list[str] = Field(default_factory=list, description="shell steps, in order")
-    env: dict[str, str] = Field(default_factory=dict)
-    profile: str | None = Field(None, description="script sourced by login shells (/etc/profile.d)")
-    labels: dict[str, str] = Field(default_factory=dict)
-    user: str | None = None
-    workdir: str | None = None
-    cmd: list[str] | None = None
-    entrypoint: list[str] | None = None
+    run: list[Step] = Field(default_factory=list, description="shell steps, in order, one line each")
+    env: dict[str, OneLine] = Field(default_factory=dict)
+    profile: OneLine | None = Field(None, description="script sourced by login shells (/etc/profile.d)")
+    labels: Annotated[dict[str, str], AfterValidator(checked(_check_labels))] = Field(default_factory=dict)
+    user: Annotated[str, AfterValidator(checked(_check_user))] | None = None
+    workdir: Annotated[str, AfterValidator(checked(containerfile_line, "workdir"))] | None = None
+    cmd: Annotated[list[str], AfterValidator(checked(_check_arguments))] | None = None
+    entrypoint: Annotated[list[str], AfterValidator(checked(_check_arguments))] | None = None
     size_budget: SizeBudget | None = None
 
     @field_validator("env")
@@ -173,9 +274,9 @@ class StackSpec(_Strict):
     """
 
     stack: str = Field(pattern=NAME_PATTERN, description="stack name, the image repository prefix")
-    release: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="release tag")
+    release: str = Field(pattern=TAG_PATTERN, description="release tag")
     description: str | None = None
-    source: str | None = Field(
+    source: OneLine | None = Field(
         None, description="where the spec lives (URL); org.opencontainers.image.source"
     )
     size_budget: SizeBudget = Field(default_factory=SizeBudget)
@@ -185,8 +286,8 @@ class StackSpec(_Strict):
     @classmethod
     def _layer_names(cls, value: dict[str, Layer]) -> dict[str, Layer]:
         for name in value:
-            if not re.fullmatch(NAME_PATTERN, name):
-                raise ValueError(f"layer name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+            if not NAME.match(name):
+                raise ValueError(f"layer name {name!r} must be {NAME_RULE}")
         return value
 
     def budget_for(self, layer: str) -> SizeBudget:

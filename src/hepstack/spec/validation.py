@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
-from hepstack.errors import SpecError
+from hepstack.errors import HepstackError, SpecError
 from hepstack.spec.source_map import SourceMap
 
 Location = tuple[str | int, ...]
@@ -60,8 +61,26 @@ def located_errors(
         value = None if kind == "missing" else value_at(data, location)
         shown = value if not isinstance(value, (dict, list)) or len(repr(value)) <= 60 else None
         message = str(item["msg"]).removeprefix("Value error, ")
-        errors.append(source.error(location, message, value=shown, hint=hints.get(kind)))
+        own_hint = (item.get("ctx") or {}).get("hint")  # the hint of a `checked` check
+        errors.append(source.error(location, message, value=shown, hint=own_hint or hints.get(kind)))
     return errors
+
+
+def checked(check: Callable[..., object], *arguments: str) -> Callable[[Any], Any]:
+    """A pydantic after-validator made of one of hepstack's own checks (``check(value, *arguments)``,
+    which raises HepstackError): the value passes unchanged, or the check's message and hint become a
+    located error. So a file and the command line are held to the one check of each kind of value.
+    """
+
+    def validate(value: Any) -> Any:
+        try:
+            check(value, *arguments)
+        except HepstackError as exc:
+            context = {"message": exc.message, "hint": exc.hint or ""}
+            raise PydanticCustomError("hepstack_check", "{message}", context) from None
+        return value
+
+    return validate
 
 
 def field_names(model: type[BaseModel]) -> list[str]:

@@ -19,7 +19,10 @@ export HEPSTACK_TASK_INDEX HEPSTACK_TASK_COUNT
 exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".log 2>&1
 # (no --task-file: HEPSTACK_TASK_INPUT is not set)
 # (the runtime needs no set-up in the job)
-/usr/bin/apptainer exec --containall --cleanenv --bind /sps/hep:/data:ro --bind "${TMPDIR}":/scratch:rw --bind /home/alice/out:/out:rw docker://localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX'
+case "${TMPDIR-}" in  # site variables in binds, known only here
+  *[,:\;\"]* | *$'\n'*) echo 'hepstack: $TMPDIR: a bind cannot hold , : ; " or a line break' >&2; (exit 2) ;;
+  *) /usr/bin/apptainer exec --containall --cleanenv --bind /sps/hep:/data:ro --bind "${TMPDIR}":/scratch:rw --bind /home/alice/out:/out:rw docker://localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
+esac
 status=$?
 # The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
 printf '%s\n' "$status" >/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp

@@ -10,6 +10,7 @@ shape: submit argv -> native id, queue argv -> state table -> job state, cancel 
 
 from __future__ import annotations
 
+import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from pathlib import Path
 from hepstack import proc
 from hepstack.batch.spec import JobSpec
 from hepstack.batch.states import QueueEntry
+from hepstack.errors import HepstackError
+from hepstack.names import DIRECTIVE_OPTION
+from hepstack.quoting import check_text, reject, shown
 
 # Key for "every task of the job that the queue does not list one by one" (local jobs, pending ranges).
 WHOLE_JOB = 0
@@ -39,9 +43,49 @@ class Scheduler(ABC):
     def binary(self) -> str:
         return proc.require(self.tool, f"the {self.name} scheduler", self.install_hint)
 
+    directive_prefix = ""  # "#SBATCH", "#$", "#BSUB": how the scheduler finds its options in the script
+
     @abstractmethod
     def directives(self, spec: JobSpec) -> list[str]:
         """Directive lines (``#SBATCH ...``) for the job's name, array, output, resources and extras."""
+
+    def word(self, value: str, what: str) -> str:
+        """``value`` as one word of this scheduler's directives (hepstack.quoting, one per scheduler)."""
+        raise HepstackError(
+            f"the {self.name} scheduler takes no directives, so it cannot be given {what} {shown(value)}",
+            hint="remove the site's directives, or choose another scheduler",
+        )
+
+    def directive(self, option: str, *values: str) -> str:
+        """One directive line: ``--option=VALUE`` for a long option with one value, else
+        ``-o VALUE ...``; every value quoted by :meth:`word`, the option checked against its grammar."""
+        if not DIRECTIVE_OPTION.match(option):
+            reject(
+                option, "directive option", "is not an option", "write -x, -name or --name, then its value"
+            )
+        words = [self.word(value, f"the value of {option}") for value in values]
+        if option.startswith("--") and len(words) == 1:
+            return f"{self.directive_prefix} {option}={words[0]}"
+        return " ".join([self.directive_prefix, option, *words])
+
+    def site_directive(self, text: str) -> str:
+        """A site's extra option, written as on the command line (``--constraint=cpu``, ``-l sps=1``,
+        ``-R "span[hosts=1]"``): split into words like a shell would, then written by :meth:`directive`,
+        so a site file can add one option per entry and nothing else."""
+        check_text(text, "site directive")
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            raise HepstackError(
+                f"site directive {shown(text)}: {exc}", hint="write one option and its values"
+            ) from None
+        if not words:
+            reject(text, "site directive", "is empty", "write one option and its values, or remove it")
+        option, values = words[0], words[1:]
+        if option.startswith("--") and "=" in option:
+            option, _, value = option.partition("=")
+            values = [value, *values]
+        return self.directive(option, *values)
 
     @abstractmethod
     def submit_argv(self, script: Path, spec: JobSpec) -> list[str]: ...

@@ -13,7 +13,9 @@ from hepstack.batch.schedulers.base import QueuedJob, Scheduler
 from hepstack.batch.spec import JobSpec, duration_seconds, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
+from hepstack.names import HTCONDOR_KEY
 from hepstack.proc import Completed
+from hepstack.quoting import check_text, classad_string, htcondor_value, reject
 
 # JobStatus, "Job ClassAd Attributes" of the HTCondor manual,
 # https://htcondor.readthedocs.io/en/latest/classad-attributes/job-classad-attributes.html
@@ -29,7 +31,22 @@ HTCONDOR_STATES: dict[str, TaskState] = {
 ATTRIBUTES = "ClusterId,ProcId,JobStatus,ExitCode"
 USER_ATTRIBUTES = "ClusterId,ProcId,JobStatus,JobBatchName"
 # condor_submit -terse: "first - last" job ids, e.g. "42.0 - 42.19" (condor_submit(1))
-_TERSE = re.compile(r"^(\d+)\.\d+\s*-\s*\d+\.\d+")
+_TERSE = re.compile(r"^([0-9]+)\.[0-9]+\s*-\s*[0-9]+\.[0-9]+")
+# Keys hepstack writes in job.sub (lower-case: HTCondor's keys are case-insensitive).
+OWN_KEYS = frozenset(
+    {
+        "universe",
+        "executable",
+        "arguments",
+        "batch_name",
+        "output",
+        "error",
+        "log",
+        "getenv",
+        "should_transfer_files",
+        "queue",
+    }
+)
 
 
 class HTCondorScheduler(Scheduler):
@@ -41,14 +58,35 @@ class HTCondorScheduler(Scheduler):
     def directives(self, spec: JobSpec) -> list[str]:
         return []  # HTCondor has no in-script directives: everything is in job.sub (extra_files)
 
+    def directive(self, option: str, *values: str) -> str:
+        """One ``key = value`` line of job.sub, the value checked by :func:`quoting.htcondor_value`."""
+        if not HTCONDOR_KEY.match(option) or len(values) != 1:
+            reject(
+                option, "job.sub key", "is not a submit command", "write KEY = VALUE, e.g. request_disk = 2G"
+            )
+        return f"{option} = {htcondor_value(values[0], f'the value of {option}')}"
+
+    def site_directive(self, text: str) -> str:
+        """A site's ``key = value`` line for job.sub; it may not set what hepstack writes itself."""
+        check_text(text, "site directive")
+        key, equals, value = text.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals:
+            reject(
+                text, "site directive", "is not KEY = VALUE", "write e.g. requirements = (OpSysMajorVer == 9)"
+            )
+        if key.lower() in OWN_KEYS:
+            reject(text, "site directive", f"sets {key}, which hepstack writes itself", "remove it")
+        return self.directive(key, value)
+
     def submit_description(self, spec: JobSpec, script: Path) -> str:
-        jobdir = str(spec.jobdir)
+        jobdir = htcondor_value(str(spec.jobdir), "the job directory")
         lines = [
             "# written by hepstack: one cluster, one proc per task; the script adds 1 to $(Process)",
             "universe = vanilla",
-            f"executable = {script}",
+            self.directive("executable", str(script)),
             "arguments = $(Process)",
-            f"batch_name = {spec.name}",
+            self.directive("batch_name", spec.name),
             f"output = {jobdir}/scheduler-$(Cluster).$(Process).out",
             f"error = {jobdir}/scheduler-$(Cluster).$(Process).out",
             f"log = {jobdir}/condor.log",
@@ -63,10 +101,10 @@ class HTCondorScheduler(Scheduler):
         if resources.time:
             lines.append(f"+MaxRuntime = {duration_seconds(resources.time)}")
         if resources.queue:
-            lines.append(f"+JobFlavour = {json.dumps(resources.queue)}")
+            lines.append(f"+JobFlavour = {classad_string(resources.queue, '--queue')}")
         if resources.account:
-            lines.append(f"accounting_group = {resources.account}")
-        lines += spec.directives
+            lines.append(self.directive("accounting_group", resources.account))
+        lines += [self.site_directive(text) for text in spec.directives]
         lines.append(f"queue {spec.tasks}")
         return "\n".join(lines) + "\n"
 

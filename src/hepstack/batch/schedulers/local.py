@@ -14,6 +14,7 @@ from hepstack.batch.schedulers.base import WHOLE_JOB, QueuedJob, Scheduler
 from hepstack.batch.spec import JobSpec
 from hepstack.batch.states import QueueEntry, TaskState
 from hepstack.errors import HepstackError
+from hepstack.names import is_decimal
 from hepstack.proc import Completed
 
 
@@ -43,7 +44,7 @@ class LocalScheduler(Scheduler):
 
     def parse_submit(self, stdout: str) -> str:
         native = stdout.strip()
-        if not native.isdigit():
+        if not is_decimal(native):
             raise HepstackError(f"the local launcher printed no session id: {stdout!r}")
         return native
 

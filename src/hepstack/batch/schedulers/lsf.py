@@ -12,7 +12,9 @@ from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
+from hepstack.names import is_decimal
 from hepstack.proc import Completed
+from hepstack.quoting import lsf_word
 
 # bjobs(1) "Job states", https://www.ibm.com/docs/en/spectrum-lsf/10.1.0?topic=bjobs-description
 # DONE/EXIT are final and bjobs -a keeps them for CLEAN_PERIOD (1 hour by default).
@@ -43,24 +45,35 @@ class LsfScheduler(Scheduler):
     install_hint = "LSF is licensed software: run on a host where the site's LSF client is set up"
     template = "lsf.tmpl"
 
+    directive_prefix = "#BSUB"
+
+    def word(self, value: str, what: str) -> str:
+        return lsf_word(value, what)
+
     def directives(self, spec: JobSpec) -> list[str]:
-        jobdir = str(spec.jobdir)
-        lines = [f'-J "{spec.name}[1-{spec.tasks}]"', f"-o {jobdir}/scheduler-%J.%I.out"]
+        # bsub replaces %J and %I in -o (bsub -o) and documents no escape for '%': none in the directory.
+        lsf_word(str(spec.jobdir), "the job directory", forbidden="%")
+        lines = [
+            self.directive("-J", f"{spec.name}[1-{spec.tasks}]"),
+            self.directive("-o", f"{spec.jobdir}/scheduler-%J.%I.out"),
+        ]
         resources = spec.resources
         if resources.cpus:
-            lines.append(f"-n {resources.cpus}")
+            lines.append(self.directive("-n", str(resources.cpus)))
         if resources.memory:
             megabytes = memory_mb(resources.memory)
-            lines += [f"-M {megabytes}MB", f'-R "rusage[mem={megabytes}]"']
+            lines += [
+                self.directive("-M", f"{megabytes}MB"),
+                self.directive("-R", f"rusage[mem={megabytes}]"),
+            ]
         if resources.time:
             minutes = max(1, (duration_seconds(resources.time) + 59) // 60)
-            lines.append(f"-W {minutes // 60}:{minutes % 60:02d}")  # bsub -W [hour:]minute
+            lines.append(self.directive("-W", f"{minutes // 60}:{minutes % 60:02d}"))  # bsub -W [hour:]minute
         if resources.queue:
-            lines.append(f"-q {resources.queue}")
+            lines.append(self.directive("-q", resources.queue))
         if resources.account:
-            lines.append(f"-P {resources.account}")
-        lines += spec.directives
-        return [f"#BSUB {line}" for line in lines]
+            lines.append(self.directive("-P", resources.account))
+        return lines + [self.site_directive(text) for text in spec.directives]
 
     def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
         return [self.binary()]  # the script on stdin, so bsub reads its #BSUB lines (bsub(1))
@@ -87,13 +100,13 @@ class LsfScheduler(Scheduler):
             parts = [part.strip() for part in line.split("|")]
             if len(parts) != 4 or parts[0] != native_id:
                 continue
-            index = int(parts[1]) if parts[1].isdigit() else 1
+            index = int(parts[1]) if is_decimal(parts[1]) else 1
             native_state = parts[2]
             state = map_state(LSF_STATES, native_state, self.name)
             exit_code: int | None = None
             if native_state == "DONE":
                 exit_code = 0
-            elif native_state == "EXIT" and parts[3].isdigit():
+            elif native_state == "EXIT" and is_decimal(parts[3]):
                 exit_code = int(parts[3])
             if state.final and exit_code is not None:
                 state = final_from_exit_code(exit_code)

@@ -9,7 +9,9 @@ from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
 from hepstack.errors import HepstackError
+from hepstack.names import is_decimal
 from hepstack.proc import Completed
+from hepstack.quoting import sge_word
 
 # qstat(1) of Grid Engine 8.1 / Univa GE, "state" column: d(eletion), E(rror), h(old), r(unning),
 # R(estarted), s(uspended), S(uspended by the queue), t(ransferring), T(hreshold), w(aiting), q(ueued).
@@ -62,29 +64,34 @@ class SgeScheduler(Scheduler):
     )
     template = "sge.tmpl"
 
+    directive_prefix = "#$"
+
+    def word(self, value: str, what: str) -> str:
+        return sge_word(value, what)
+
     def directives(self, spec: JobSpec) -> list[str]:
-        jobdir = str(spec.jobdir)
+        # -o is a path list, [[host]:]path[,...]: ':' and ',' in the job directory would change it, and
+        # '$' would be expanded by SGE, which replaces $JOB_ID/$TASK_ID there (qsub(1), -o).
+        jobdir = sge_word(str(spec.jobdir), "the job directory", forbidden=",:$")
         lines = [
-            f"-N {spec.name}",
-            f"-t 1-{spec.tasks}",
-            "-S /bin/bash",
-            # $JOB_ID/$TASK_ID are expanded by SGE in -o paths (qsub(1), -o).
-            f"-o {jobdir}/scheduler-$JOB_ID.$TASK_ID.out",
-            "-j y",
+            self.directive("-N", spec.name),
+            self.directive("-t", f"1-{spec.tasks}"),
+            self.directive("-S", "/bin/bash"),
+            f"{self.directive_prefix} -o {jobdir}/scheduler-$JOB_ID.$TASK_ID.out",
+            self.directive("-j", "y"),
         ]
         resources = spec.resources
         if resources.cpus and resources.cpus > 1:
-            lines.append(f"-pe smp {resources.cpus}")
+            lines.append(self.directive("-pe", "smp", str(resources.cpus)))
         if resources.memory:
-            lines.append(f"-l h_vmem={memory_mb(resources.memory)}M")
+            lines.append(self.directive("-l", f"h_vmem={memory_mb(resources.memory)}M"))
         if resources.time:
-            lines.append(f"-l h_rt={hms(duration_seconds(resources.time))}")
+            lines.append(self.directive("-l", f"h_rt={hms(duration_seconds(resources.time))}"))
         if resources.queue:
-            lines.append(f"-q {resources.queue}")
+            lines.append(self.directive("-q", resources.queue))
         if resources.account:
-            lines.append(f"-A {resources.account}")
-        lines += spec.directives
-        return [f"#$ {line}" for line in lines]
+            lines.append(self.directive("-A", resources.account))
+        return lines + [self.site_directive(text) for text in spec.directives]
 
     def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
         return [self.binary(), "-terse", str(script)]
@@ -93,7 +100,7 @@ class SgeScheduler(Scheduler):
         # -terse prints "ID" or, for an array, "ID.FIRST-LAST:STEP" (qsub(1))
         text = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         native = text.split(".")[0]
-        if not native.isdigit():
+        if not is_decimal(native):
             raise HepstackError(f"qsub printed no job id: {stdout!r}", hint="run the qsub line by hand")
         return native
 
@@ -134,8 +141,11 @@ class SgeScheduler(Scheduler):
             if fields.get("jobnumber") != native_id or "exit_status" not in fields:
                 continue
             task = fields.get("taskid", "undefined")
-            index = int(task) if task.isdigit() else 1
-            exit_code = int(fields["exit_status"].split()[0])
+            index = int(task) if is_decimal(task) else 1
+            status = (fields["exit_status"].split() or [""])[0]
+            if not is_decimal(status):
+                continue  # not a finished task's record
+            exit_code = int(status)
             failed = fields.get("failed", "0").split()[0]
             if failed != "0":
                 # "failed" != 0: the job could not run or was killed by the execd (qacct(1), accounting(5))
@@ -174,10 +184,10 @@ class SgeScheduler(Scheduler):
 
 def _task_range(text: str) -> list[int]:
     """``3`` or ``3-20:1`` (pending tasks may be shown as one range) -> task indices."""
-    if text.isdigit():
+    if is_decimal(text):
         return [int(text)]
     span, _, step = text.partition(":")
     first, _, last = span.partition("-")
-    if first.isdigit() and last.isdigit():
-        return list(range(int(first), int(last) + 1, int(step) if step.isdigit() else 1))
+    if is_decimal(first) and is_decimal(last):
+        return list(range(int(first), int(last) + 1, int(step) if is_decimal(step) and int(step) else 1))
     return [1]

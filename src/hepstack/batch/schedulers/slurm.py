@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, map_state
 from hepstack.errors import HepstackError
+from hepstack.names import is_decimal
 from hepstack.proc import Completed
+from hepstack.quoting import reject, slurm_word
 
 # squeue(1) "JOB STATE CODES", https://slurm.schedmd.com/squeue.html#SECTION_JOB-STATE-CODES
 # (sacct(1) "JOB STATE CODES" uses the same names). Final states still need an exit code to count.
@@ -47,28 +48,31 @@ class SlurmScheduler(Scheduler):
     install_hint = "apt-get install slurm-wlm munge (a single-host test cluster: scripts/setup-schedulers.sh)"
     template = "slurm.tmpl"
 
+    directive_prefix = "#SBATCH"
+
+    def word(self, value: str, what: str) -> str:
+        return slurm_word(value, what)
+
     def directives(self, spec: JobSpec) -> list[str]:
-        jobdir = str(spec.jobdir)
+        resources = spec.resources
         lines = [
-            f"--job-name={spec.name}",
-            f"--array=1-{spec.tasks}",
+            self.directive("--job-name", spec.name),
+            self.directive("--array", f"1-{spec.tasks}"),
             # The task's own output goes to <task>.log (the task body redirects); this file only
             # catches what happens before that line, e.g. a script that cannot start.
-            f"--output={jobdir}/scheduler-%A_%a.out",
+            f"{self.directive_prefix} --output={output_directory(spec.jobdir)}/scheduler-%A_%a.out",
         ]
-        resources = spec.resources
         if resources.cpus:
-            lines.append(f"--cpus-per-task={resources.cpus}")
+            lines.append(self.directive("--cpus-per-task", str(resources.cpus)))
         if resources.memory:
-            lines.append(f"--mem={memory_mb(resources.memory)}M")
+            lines.append(self.directive("--mem", f"{memory_mb(resources.memory)}M"))
         if resources.time:
-            lines.append(f"--time={hms(duration_seconds(resources.time))}")
+            lines.append(self.directive("--time", hms(duration_seconds(resources.time))))
         if resources.queue:
-            lines.append(f"--partition={resources.queue}")
+            lines.append(self.directive("--partition", resources.queue))
         if resources.account:
-            lines.append(f"--account={resources.account}")
-        lines += spec.directives
-        return [f"#SBATCH {shlex.quote(line) if ' ' in line else line}" for line in lines]
+            lines.append(self.directive("--account", resources.account))
+        return lines + [self.site_directive(text) for text in spec.directives]
 
     def submit_argv(self, script: Path, spec: JobSpec) -> list[str]:
         return [self.binary(), "--parsable", str(script)]
@@ -77,7 +81,7 @@ class SlurmScheduler(Scheduler):
         # --parsable: "jobid[;cluster]" (sbatch(1))
         text = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         native = text.split(";")[0]
-        if not native.isdigit():
+        if not is_decimal(native):
             raise HepstackError(f"sbatch printed no job id: {stdout!r}", hint="run the sbatch line by hand")
         return native
 
@@ -96,7 +100,7 @@ class SlurmScheduler(Scheduler):
             parts = line.strip().split("|")
             if len(parts) != 3 or parts[0] != native_id:
                 continue
-            index = int(parts[1]) if parts[1].isdigit() else 1
+            index = int(parts[1]) if is_decimal(parts[1]) else 1
             tasks[index] = QueueEntry(map_state(SLURM_STATES, parts[2], self.name), parts[2])
         return tasks
 
@@ -114,7 +118,7 @@ class SlurmScheduler(Scheduler):
             if len(parts) != 3 or "." in parts[0]:
                 continue  # job steps (ID_3.batch) repeat the task
             job, _, task = parts[0].partition("_")
-            if job != native_id or not task.isdigit():
+            if job != native_id or not is_decimal(task):
                 continue
             state = parts[1].split()[0]  # "CANCELLED by 1001"
             tasks[int(task)] = QueueEntry(
@@ -138,10 +142,10 @@ class SlurmScheduler(Scheduler):
         jobs: dict[str, QueuedJob] = {}
         for line in result.stdout.splitlines():
             parts = line.strip().split("|", 3)
-            if len(parts) != 4 or not parts[0].isdigit():
+            if len(parts) != 4 or not is_decimal(parts[0]):
                 continue
             job = jobs.setdefault(parts[0], QueuedJob(parts[3]))
-            index = int(parts[1]) if parts[1].isdigit() else 1
+            index = int(parts[1]) if is_decimal(parts[1]) else 1
             job.tasks[index] = QueueEntry(map_state(SLURM_STATES, parts[2], self.name), parts[2])
         return jobs
 
@@ -155,6 +159,16 @@ def _task_exit_code(state: str, exit_field: str) -> int | None:
     that SLURM ended, sacct says 0:0 (seen here with slurmdbd: "CANCELLED by 1001|0:0", "TIMEOUT|0:0").
     """
     code, _, signal = exit_field.partition(":")
-    if state not in ("COMPLETED", "FAILED") or not code.isdigit():
+    if state not in ("COMPLETED", "FAILED") or not is_decimal(code):
         return None
-    return 128 + int(signal) if signal.isdigit() and int(signal) else int(code)
+    return 128 + int(signal) if is_decimal(signal) and int(signal) else int(code)
+
+
+def output_directory(jobdir: Path) -> str:
+    """The job directory as the start of an --output file pattern: ``%`` doubled, since sbatch
+    replaces ``%A``, ``%a``, ... there; a ``\\`` would turn every replacement off (sbatch(1),
+    "filename pattern"), so all tasks would write one file."""
+    text = str(jobdir)
+    if "\\" in text:
+        reject(text, "the job directory", "contains '\\'", "set HEPSTACK_DATA_DIR to a path without '\\'")
+    return slurm_word(text.replace("%", "%%"), "the job directory")
