@@ -141,7 +141,8 @@ def test_entry_point_corrupt_root_file_is_exit_two_without_traceback(tmp_path: P
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"error: {corrupt} (B) starts like a ROOT file but cannot be opened: ")
+    assert lines[0].startswith(f"error: B: {corrupt} is truncated: its header says the data end at byte ")
+    assert lines[0].endswith(", the file has 100")
     assert (
         lines[-1] == "hint: the file may be truncated or corrupt; check that the job that wrote it finished"
     )

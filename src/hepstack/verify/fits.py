@@ -4,6 +4,10 @@ Header keys are compared by value (card comments are documentation, not physics)
 (COMMENT, HISTORY, duplicates) by occurrence. Volatile keys (DATE, CHECKSUM, DATASUM and whatever
 ``--ignore-header`` adds, fnmatch patterns) are skipped. Data are compared exactly, or within
 rtol/atol for floating-point columns and images. Rows and pixels count from 0, as in astropy/numpy.
+
+astropy opens a file only after :func:`hepstack.verify._fits_layout.scan_fits` has walked its blocks
+(every header ASCII up to END, every HDU complete); bytes after the last HDU, which astropy skips, are
+compared as bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hepstack.verify._fits_layout import FitsLayout
 from hepstack.verify._model import FileComparison, VerifyInputError
 from hepstack.verify._values import (
     describe_first_difference,
@@ -25,12 +30,28 @@ from hepstack.verify._values import (
     report_array_differences,
     scalars_equal,
 )
+from hepstack.verify.text import compare_tails
 
 CORRUPT_HINT = "the file may be truncated or corrupt; check that the job that wrote it finished"
 
 
-def compare_fits(path_a: Path, path_b: Path, comparison: FileComparison) -> None:
+def compare_fits(
+    path_a: Path, path_b: Path, comparison: FileComparison, layouts: tuple[FitsLayout, FitsLayout]
+) -> None:
+    """Compare two FITS files whose blocks :func:`~hepstack.verify._fits_layout.scan_fits` has walked."""
+    ends, sizes = (layouts[0].end, layouts[1].end), (layouts[0].size, layouts[1].size)
+    compare_tails((path_a, path_b), ends, sizes, "after the last HDU", comparison)
     with _open(path_a, "A", comparison) as hdus_a, _open(path_b, "B", comparison) as hdus_b:
+        for hdus, layout, path, side in (
+            (hdus_a, layouts[0], path_a, "A"),
+            (hdus_b, layouts[1], path_b, "B"),
+        ):
+            if len(hdus) != len(layout.hdu_offsets):
+                raise VerifyInputError(
+                    f"{side}: {path}: astropy reads {len(hdus)} HDUs, "
+                    f"its blocks hold {len(layout.hdu_offsets)}",
+                    hint=CORRUPT_HINT,
+                )
         if len(hdus_a) != len(hdus_b):
             comparison.differ("structure", "number of HDUs", str(len(hdus_a)), str(len(hdus_b)))
         for index, hdu_a in enumerate(hdus_a):

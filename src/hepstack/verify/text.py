@@ -1,14 +1,20 @@
-"""Byte-exact comparison for any file, with a unified diff excerpt when both sides are text."""
+"""Byte-exact comparison for any file, with a unified diff excerpt when both sides are text.
+
+Files are read in blocks (never whole) to find the first difference, so memory does not grow with their
+size; only text files up to :data:`TEXT_DIFF_MAX_BYTES` are read whole, for the diff excerpt.
+"""
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from hepstack.verify._model import FileComparison
+from hepstack.verify._streams import READ_BLOCK, InputReader, open_stream
 
-READ_BLOCK = 1024 * 1024
 #: Text files larger than this are reported by first differing offset only (no diff in memory).
 TEXT_DIFF_MAX_BYTES = 16 * 1024 * 1024
 DIFF_MAX_HUNKS = 3
@@ -26,27 +32,68 @@ def files_identical(path_a: Path, path_b: Path) -> bool:
 
 
 def first_differing_offset(path_a: Path, path_b: Path) -> int | None:
-    offset = 0
+    """The first offset where the bytes differ (or where the shorter file ends); None if identical."""
     with path_a.open("rb") as file_a, path_b.open("rb") as file_b:
-        while True:
-            block_a, block_b = file_a.read(READ_BLOCK), file_b.read(READ_BLOCK)
-            if block_a != block_b:
-                return offset + _common_prefix(block_a, block_b)
-            if not block_a:
-                return None
-            offset += len(block_a)
+        return _first_difference(file_a.read, file_b.read)
+
+
+def _first_difference(read_a: Callable[[int], bytes], read_b: Callable[[int], bytes]) -> int | None:
+    """Over two streams whose ``read(n)`` returns n bytes until the end (files, gzip streams)."""
+    offset = 0
+    while True:
+        block_a, block_b = read_a(READ_BLOCK), read_b(READ_BLOCK)
+        if block_a != block_b:
+            return offset + _common_prefix(block_a, block_b)
+        if not block_a:
+            return None
+        offset += len(block_a)
+
+
+def compare_tails(
+    files: tuple[Path, Path],
+    ends: tuple[int, int],
+    sizes: tuple[int, int],
+    what: str,
+    comparison: FileComparison,
+) -> None:
+    """Compare the bytes from ``ends`` to ``sizes`` (decompressed offsets) of two files: what a format's
+    reader skips (data after ROOT's fEND, after a FITS file's last HDU) is content all the same."""
+    tails = (sizes[0] - ends[0], sizes[1] - ends[1])
+    if tails == (0, 0):
+        return
+    with open_stream(files[0], "A") as stream_a, open_stream(files[1], "B") as stream_b:
+        reader_a, reader_b = InputReader(stream_a, files[0], "A"), InputReader(stream_b, files[1], "B")
+        reader_a.skip(ends[0])
+        reader_b.skip(ends[1])
+        offset = _first_difference(reader_a.read, reader_b.read)
+    if offset is None:
+        return  # the same bytes follow on both sides
+    window_a = _window_at(files[0], "A", ends[0] + offset)
+    window_b = _window_at(files[1], "B", ends[1] + offset)
+    count = ", ".join(f"{side} has {tail}" for side, tail in zip("AB", tails, strict=True))
+    comparison.differ("bytes", f"{what}: trailing byte {offset} ({count} trailing bytes)", window_a, window_b)
+
+
+def _window_at(path: Path, side: str, position: int) -> str:
+    with open_stream(path, side) as stream:
+        reader = InputReader(stream, path, side)
+        reader.skip(position)
+        return _hex(reader.read(BYTES_WINDOW))
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def looks_like_text(data: bytes) -> bool:
-    """UTF-8 without NUL bytes: what an editor, a log or a CSV file is."""
+def looks_like_text(data: bytes, *, complete: bool = True) -> bool:
+    """UTF-8 without NUL bytes: what an editor, a log or a CSV file is.
+
+    ``complete=False`` for the start of a file: a character cut at the end of ``data`` still counts.
+    """
     if b"\0" in data:
         return False
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
     except UnicodeDecodeError:
         return False
     return True
@@ -54,17 +101,17 @@ def looks_like_text(data: bytes) -> bool:
 
 def compare_bytes(path_a: Path, path_b: Path, comparison: FileComparison) -> None:
     """Exact bytes; on a difference, a diff excerpt for text or the first differing offset for binary."""
-    if files_identical(path_a, path_b):
+    offset = first_differing_offset(path_a, path_b)
+    if offset is None:
         return
-    small = max(path_a.stat().st_size, path_b.stat().st_size) <= TEXT_DIFF_MAX_BYTES
-    if small:
+    if max(path_a.stat().st_size, path_b.stat().st_size) <= TEXT_DIFF_MAX_BYTES:
         data_a, data_b = path_a.read_bytes(), path_b.read_bytes()
         if looks_like_text(data_a) and looks_like_text(data_b):
             _report_text(data_a.decode("utf-8"), data_b.decode("utf-8"), comparison)
             return
         location, text_a, text_b = describe_bytes_difference(data_a, data_b)
     else:
-        location, text_a, text_b = _describe_large_difference(path_a, path_b)
+        location, text_a, text_b = _describe_large_difference(path_a, path_b, offset)
     comparison.differ("bytes", location, text_a, text_b)
 
 
@@ -75,8 +122,7 @@ def describe_bytes_difference(a: bytes, b: bytes) -> tuple[str, str, str]:
     return location, _window(a, offset), _window(b, offset)
 
 
-def _describe_large_difference(path_a: Path, path_b: Path) -> tuple[str, str, str]:
-    offset = first_differing_offset(path_a, path_b) or 0
+def _describe_large_difference(path_a: Path, path_b: Path, offset: int) -> tuple[str, str, str]:
     windows = []
     for path in (path_a, path_b):
         with path.open("rb") as file:
