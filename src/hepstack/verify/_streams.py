@@ -8,6 +8,7 @@ decompressed offset, so no comparer sees them.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,3 +97,38 @@ def check_gzip(path: Path, side: str) -> None:
     """Decompress a whole gzip file with constant memory; an input error if any of it is corrupt."""
     with open_stream(path, side) as stream:
         InputReader(stream, path, side).skip()
+
+
+class BoundedStream(io.RawIOBase):
+    """The first ``end`` bytes of a seekable binary stream, read-only: a reader given it cannot read on.
+
+    Wrap it in :class:`io.BufferedReader` to hand it to a library that wants a file object.
+    """
+
+    def __init__(self, stream: BinaryIO, end: int) -> None:
+        super().__init__()
+        self._stream, self._end, self._position = stream, end, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._end}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        count = max(0, min(len(buffer), self._end - self._position))
+        if not count:
+            return 0
+        self._stream.seek(self._position)
+        data = self._stream.read(count)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)

@@ -38,7 +38,7 @@ from hepstack.verify._streams import (
     exception_text,
     open_stream,
 )
-from hepstack.verify.text import compare_bytes, files_identical, looks_like_text
+from hepstack.verify.text import compare_bytes, first_byte_difference, looks_like_text
 
 if TYPE_CHECKING:
     from hepstack.verify._fits_layout import FitsLayout
@@ -166,13 +166,16 @@ def compare_files(path_a: Path, path_b: Path, comparison: FileComparison) -> Non
     require_regular(path_a, "A")
     require_regular(path_b, "B")
     try:
-        if files_identical(path_a, path_b):
-            return
+        found = first_byte_difference(path_a, path_b)
+        if found is None:
+            return  # byte-identical
         input_a, input_b = read_input(path_a, "A"), read_input(path_b, "B")
         if input_a.format != input_b.format:
             comparison.differ("format", "file type", input_a.format, input_b.format)
-            return
-        _compare_inputs(input_a, input_b, comparison)
+        elif input_a.format == "other":
+            compare_bytes(path_a, path_b, comparison, found)
+        else:
+            _compare_formats(input_a, input_b, comparison)
     except HepstackError:
         raise
     except OSError as exc:
@@ -189,7 +192,7 @@ def compare_files(path_a: Path, path_b: Path, comparison: FileComparison) -> Non
         ) from exc
 
 
-def _compare_inputs(input_a: Input, input_b: Input, comparison: FileComparison) -> None:
+def _compare_formats(input_a: Input, input_b: Input, comparison: FileComparison) -> None:
     if input_a.format == "ROOT":
         from hepstack.verify.root import RootHeader, compare_root
 
@@ -201,5 +204,3 @@ def _compare_inputs(input_a: Input, input_b: Input, comparison: FileComparison) 
 
         assert isinstance(input_a.layout, FitsLayout) and isinstance(input_b.layout, FitsLayout)
         compare_fits(input_a.path, input_b.path, comparison, (input_a.layout, input_b.layout))
-    else:
-        compare_bytes(input_a.path, input_b.path, comparison)

@@ -13,9 +13,10 @@ compared as bytes.
 from __future__ import annotations
 
 import fnmatch
+import io
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from hepstack.verify._fits_layout import FitsLayout
 from hepstack.verify._model import FileComparison, VerifyInputError
+from hepstack.verify._streams import BoundedStream, open_stream
 from hepstack.verify._values import (
     describe_first_difference,
     equal_mask,
@@ -41,17 +43,10 @@ def compare_fits(
     """Compare two FITS files whose blocks :func:`~hepstack.verify._fits_layout.scan_fits` has walked."""
     ends, sizes = (layouts[0].end, layouts[1].end), (layouts[0].size, layouts[1].size)
     compare_tails((path_a, path_b), ends, sizes, "after the last HDU", comparison)
-    with _open(path_a, "A", comparison) as hdus_a, _open(path_b, "B", comparison) as hdus_b:
-        for hdus, layout, path, side in (
-            (hdus_a, layouts[0], path_a, "A"),
-            (hdus_b, layouts[1], path_b, "B"),
-        ):
-            if len(hdus) != len(layout.hdu_offsets):
-                raise VerifyInputError(
-                    f"{side}: {path}: astropy reads {len(hdus)} HDUs, "
-                    f"its blocks hold {len(layout.hdu_offsets)}",
-                    hint=CORRUPT_HINT,
-                )
+    with (
+        _open(path_a, "A", layouts[0], comparison) as hdus_a,
+        _open(path_b, "B", layouts[1], comparison) as hdus_b,
+    ):
         if len(hdus_a) != len(hdus_b):
             comparison.differ("structure", "number of HDUs", str(len(hdus_a)), str(len(hdus_b)))
         for index, hdu_a in enumerate(hdus_a):
@@ -64,29 +59,44 @@ def compare_fits(
 
 
 @contextmanager
-def _open(path: Path, side: str, comparison: FileComparison) -> Iterator[Any]:
-    """Open with every HDU loaded; astropy's warnings become notes, a truncation warning an error."""
+def _open(path: Path, side: str, layout: FitsLayout, comparison: FileComparison) -> Iterator[list[Any]]:
+    """The HDUs the layout found, and no more. astropy would parse bytes after the last HDU as one more
+    header, holding them all in memory, so a file with trailing bytes (compared already) is given to it
+    cut at the end of its last HDU. Warnings become notes."""
     from astropy.io import fits
 
-    with warnings.catch_warnings(record=True) as caught:
+    with ExitStack() as stack, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        source: Any = path
+        if layout.trailing_bytes:
+            stream = stack.enter_context(open_stream(path, side))
+            source = io.BufferedReader(BoundedStream(stream, layout.end))
         try:
-            hdus = fits.open(path, lazy_load_hdus=False)
+            hdus = fits.open(source, lazy_load_hdus=True, memmap=None if source is path else False)
         except Exception as exc:  # OSError("Empty or corrupt FITS file"), VerifyError, ValueError...
             raise VerifyInputError(
-                f"{path} ({side}) starts like a FITS file but cannot be read: {type(exc).__name__}: {exc}",
+                f"{side}: {path} starts like a FITS file but cannot be read: {type(exc).__name__}: {exc}",
                 hint=CORRUPT_HINT,
             ) from exc
         try:
             with hdus:
-                yield hdus
+                yield [_hdu(hdus, index, path, side) for index in range(len(layout.hdu_offsets))]
         finally:
             messages = list(dict.fromkeys(str(w.message) for w in caught))
     truncated = [m for m in messages if "truncated" in m]
     if truncated:
-        raise VerifyInputError(f"{path} ({side}): {truncated[0]}", hint=CORRUPT_HINT)
+        raise VerifyInputError(f"{side}: {path}: {truncated[0]}", hint=CORRUPT_HINT)
     for message in messages:
         comparison.note(f"astropy warned while reading {side}: {message}")
+
+
+def _hdu(hdus: Any, index: int, path: Path, side: str) -> Any:
+    try:
+        return hdus[index]
+    except IndexError:
+        raise VerifyInputError(
+            f"{side}: {path}: astropy finds no HDU {index}, though its blocks hold one", hint=CORRUPT_HINT
+        ) from None
 
 
 def hdu_name(index: int, hdu: Any) -> str:
