@@ -62,6 +62,23 @@ def _valid_fits() -> bytes:
     return b"".join(card.ljust(80) for card in cards).ljust(2880)
 
 
+def _fits_image(a: Path, b: Path, size: int) -> None:
+    """A float32 image of 1024 columns filling ``size`` bytes (zeros), one pixel of B near the end set."""
+    rows = size // 4096
+    cards = [
+        FITS_CARD,
+        b"BITPIX  =                  -32",
+        b"NAXIS   =                    2",
+        b"NAXIS1  =                 1024",
+        f"NAXIS2  = {rows:>20}".encode(),
+        b"END",
+    ]
+    header = b"".join(card.ljust(80) for card in cards).ljust(2880)
+    total = len(header) + -(-rows * 4096 // 2880) * 2880
+    sparse(a, header, total)
+    sparse(b, header, total, mark_at=len(header) + rows * 4096 - 8192)
+
+
 def _valid_root(directory: Path) -> bytes:
     import numpy as np
     import uproot
@@ -93,6 +110,7 @@ def scenarios(directory: Path) -> list[Scenario]:
         Scenario("bytes, last 4 KB differ", _pair(b"data", b"data"), 1),
         Scenario("bytes, sizes differ", _pair(b"data", b"data", b_mark=False, b_longer=1), 1),
         Scenario("FITS + trailing bytes", _pair(fits, fits), 1),
+        Scenario("FITS image, a pixel differs", _fits_image, 1),
         Scenario("ROOT + trailing bytes", _pair(root, root), 1),
     ]
 

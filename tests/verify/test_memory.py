@@ -35,6 +35,7 @@ NAMES = [
     "'root' + zeros (issue)",
     "bytes, last 4 KB differ",
     "FITS + trailing bytes",
+    "FITS image, a pixel differs",
     "ROOT + trailing bytes",
 ]
 
