@@ -56,7 +56,10 @@ def verify(
         typer.Option("--max-differences", metavar="N", help="Show at most N differences (all are counted)."),
     ] = 20,
 ) -> None:
-    """Compare two outputs: ROOT and FITS by content, other files byte for byte; directories file by file."""
+    """Compare two outputs: ROOT and FITS by content, other files byte for byte; directories file by file.
+
+    Exit 0 equal, 1 different, 2 an input that cannot be read in full (see docs/verify.md).
+    """
     from hepstack.verify import DEFAULT_IGNORED_HEADERS, VerifyOptions, compare_paths
 
     extra_headers = {key.upper() for key in ignore_header or []}
