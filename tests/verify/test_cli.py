@@ -158,8 +158,11 @@ def test_entry_point_missing_path_is_exit_two(tmp_path: Path) -> None:
     ]
 
 
-def test_entry_point_negative_tolerance_is_exit_two(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tolerance", [["--rtol", "-1"], ["--rtol", "nan"], ["--atol", "inf"]])
+def test_entry_point_negative_or_non_finite_tolerance_is_exit_two(
+    tmp_path: Path, tolerance: list[str]
+) -> None:
     a = write_lines(tmp_path / "a.txt", ["x"])
-    result = run_cli("verify", str(a), str(a), "--rtol", "-1")
+    result = run_cli("verify", str(a), str(a), *tolerance)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: tolerances must not be negative")
+    assert result.stderr.startswith("error: tolerances must be finite and not negative")
