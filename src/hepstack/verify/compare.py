@@ -131,9 +131,10 @@ def detect_format(path: Path, side: str = "A") -> FileFormat:
             head = file.read(TEXT_PROBE_BYTES)
     except OSError as exc:
         raise read_error(path, side, exc) from exc
-    if head.startswith(GZIP_MAGIC):
+    if head.startswith(GZIP_MAGIC):  # astropy reads gzip-compressed FITS; uproot reads no gzip
         with open_stream(path, side) as stream:
-            head = InputReader(stream, path, side).read(len(FITS_MAGIC))
+            inside = InputReader(stream, path, side).read(len(FITS_MAGIC))
+        return "FITS" if inside.startswith(FITS_MAGIC) else "other"
     if head.startswith(ROOT_MAGIC) and (
         len(head) < ROOT_HEADER_BYTES or not looks_like_text(head, complete=False)
     ):
@@ -180,7 +181,7 @@ def compare_files(path_a: Path, path_b: Path, comparison: FileComparison) -> Non
         raise
     except OSError as exc:
         side = "B" if exc.filename == str(path_b) else "A"
-        raise read_error(Path(exc.filename or path_a), side, exc) from exc
+        raise read_error(Path(str(exc.filename or path_a)), side, exc) from exc
     except MemoryError as exc:
         raise VerifyInputError(
             f"not enough memory to compare {path_a} with {path_b}",
