@@ -161,8 +161,8 @@ def test_confidence_option_widens_the_intervals(tmp_path: Path) -> None:
     [
         (["native"], "bad argument 'native'"),
         (["native={db}", "--baseline", "docker"], "--baseline docker is not one of the labels"),
-        (["native={db}", "docker={tmp}/nothere.db"], "timing database nothere.db does not exist"),
-        (["native={db}", "docker={tmp}/notes.txt"], "notes.txt is not an SQLite database"),
+        (["native={db}", "docker={tmp}/nothere.db"], "nothere.db: no such timing database"),
+        (["native={db}", "docker={tmp}/notes.txt"], "notes.txt: not an SQLite database"),
         (["native={db}", "docker={tmp}/empty.db"], "empty.db has no module timings"),
         (["native={db}", "--confidence", "95"], "--confidence 95.0 is out of range"),
     ],

@@ -73,24 +73,80 @@ def _sql(script: str) -> Callable[[Path], None]:
     return make
 
 
+def _art_row(table: str, values: str) -> Callable[[Path], None]:
+    """Art's schema and one row: for TimeModule ``values`` are Run, SubRun, Event, Path, Label, Type, Time."""
+    return _sql(f"{ART_SCHEMA}INSERT INTO {table} VALUES ({values});")
+
+
 CASES: list[tuple[str, Callable[[Path], object], str]] = [
-    ("not sqlite", lambda p: p.write_text("Run,Event,Time\n1,1,0.5\n"), "is not an SQLite database"),
-    ("empty file", lambda p: p.write_bytes(b""), "is not an SQLite database"),
-    ("missing table", _sql(ART_SCHEMA.split(";")[0] + ";"), "no table TimeEvent"),
+    (
+        "not sqlite",
+        lambda p: p.write_text("Run,Event,Time\n1,1,0.5\n"),
+        ": not an SQLite database (a file starting with b'Run,Even')",
+    ),
+    ("empty file", lambda p: p.write_bytes(b""), ": not an SQLite database (an empty file)"),
+    ("a directory", lambda p: p.mkdir(), ": not a regular file"),
+    ("missing table", _sql(ART_SCHEMA.split(";")[0] + ";"), ": no table TimeEvent"),
     (
         "wrong columns",
         _sql(ART_SCHEMA.replace("ModuleType text,", "")),
-        "table TimeModule has no column ModuleType",
+        ": table TimeModule has no column ModuleType",
     ),
     (
         "time not a number",
-        _sql(ART_SCHEMA + "INSERT INTO TimeModule VALUES (1,0,1,'p','a','A','slow');"),
-        "a Time value is not a number",
+        _art_row("TimeModule", "1,0,1,'p','a','A','slow'"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): Time is the text 'slow', not a number of seconds",
     ),
     (
         "time missing",
-        _sql(ART_SCHEMA + "INSERT INTO TimeEvent VALUES (1,0,1,NULL);"),
-        "a Time value is empty (NULL)",
+        _art_row("TimeEvent", "1,0,1,NULL"),
+        ": TimeEvent row 1 (Run 1, SubRun 0, Event 1): Time is NULL, not a number of seconds",
+    ),
+    (
+        "infinite time",
+        _art_row("TimeModule", "1,0,1,'p','a','A',9e999"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): Time is inf, not a finite number of seconds",
+    ),
+    (
+        "negative time",
+        _art_row("TimeSource", "1,0,1,'RootInput',-0.25"),
+        ": TimeSource row 1 (Run 1, SubRun 0, Event 1): Time is -0.25: a time cannot be negative",
+    ),
+    (
+        "huge time",
+        _art_row("TimeModule", "1,0,1,'p','a','A',1e300"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): Time is 1e+300 s, more than 2.592e+06 s (30 days) "
+        "per event",
+    ),
+    (
+        "event id NULL",
+        _art_row("TimeModule", "1,0,NULL,'p','a','A',0.5"),
+        ": TimeModule row 1 (Run 1, SubRun 0): Event is NULL, not an integer",
+    ),
+    (
+        "event id not an integer",
+        _art_row("TimeModule", "1,0,2.5,'p','a','A',0.5"),
+        ": TimeModule row 1 (Run 1, SubRun 0): Event is float 2.5, not an integer",
+    ),
+    (
+        "run beyond uint32",
+        _art_row("TimeEvent", "4294967296,0,1,0.5"),
+        ": TimeEvent row 1 (SubRun 0, Event 1): Run is 4294967296, outside art's 0 to 4294967295",
+    ),
+    (
+        "module label NULL",
+        _art_row("TimeModule", "1,0,1,'p',NULL,'A',0.5"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): ModuleLabel is NULL, not text",
+    ),
+    (
+        "module type a blob",
+        _art_row("TimeModule", "1,0,1,'p','a',x'00ff',0.5"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): ModuleType is a blob of 2 bytes, not text",
+    ),
+    (
+        "empty path",
+        _art_row("TimeModule", "1,0,1,'','a','A',0.5"),
+        ": TimeModule row 1 (Run 1, SubRun 0, Event 1): Path is empty",
     ),
 ]
 
@@ -105,10 +161,22 @@ def test_unreadable_databases_name_the_file_and_the_problem(
     with pytest.raises(TimingDBError) as error:
         TimeTrackerDB(path)
 
-    assert str(path) in error.value.message
-    assert message in error.value.message
+    assert error.value.message == f"{path}{message}"
+    assert error.value.hint
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(TimingDBError, match="does not exist"):
+    with pytest.raises(TimingDBError, match=r"nothere\.db: no such timing database"):
         TimeTrackerDB(tmp_path / "nothere.db")
+
+
+def test_the_row_number_counts_from_the_first_row_of_its_table(tmp_path: Path) -> None:
+    path = write_art_db(tmp_path / "t.db", events=3)
+    _sql("UPDATE TimeModule SET Time = -1 WHERE Event = 2 AND ModuleLabel = 'hits';")(path)
+    with pytest.raises(TimingDBError) as error:
+        TimeTrackerDB(path)
+    # 5 modules per event: event 2's first module is row 6
+    assert (
+        error.value.message
+        == f"{path}: TimeModule row 6 (Run 1, SubRun 0, Event 2): Time is -1: a time cannot be negative"
+    )

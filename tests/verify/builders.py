@@ -6,6 +6,7 @@ the second file differ in exactly the way it is about.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -153,13 +154,24 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+#: A prefix that runs a command without root's right to read any file (CAP_DAC_OVERRIDE and
+#: CAP_DAC_READ_SEARCH dropped from the bounding set), so a mode-000 file is unreadable even for root.
+UNPRIVILEGED = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
+
+
+def run_cli(*args: str, timeout: float = 120, unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
     """``hepstack verify ...`` through the real console entry point ``hepstack.cli:main`` in a subprocess.
 
     Imports the verify command module first and registers only it, so this runs before (and after) the
     lead adds ``verify`` to ``_register()`` and whatever the other command modules' state.
+    ``unprivileged`` runs it with :data:`UNPRIVILEGED`; ``timeout`` fails a run that hangs.
     """
     code = "import hepstack.cli as cli, hepstack.cli.verify\ncli._register = lambda: None\ncli.main()\n"
+    prefix = UNPRIVILEGED if unprivileged else []
     return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, check=False
+        [*prefix, sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

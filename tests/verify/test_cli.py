@@ -141,7 +141,8 @@ def test_entry_point_corrupt_root_file_is_exit_two_without_traceback(tmp_path: P
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"error: {corrupt} (B) starts like a ROOT file but cannot be opened: ")
+    assert lines[0].startswith(f"error: B: {corrupt} is truncated: its header says the data end at byte ")
+    assert lines[0].endswith(", the file has 100")
     assert (
         lines[-1] == "hint: the file may be truncated or corrupt; check that the job that wrote it finished"
     )
@@ -157,8 +158,11 @@ def test_entry_point_missing_path_is_exit_two(tmp_path: Path) -> None:
     ]
 
 
-def test_entry_point_negative_tolerance_is_exit_two(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tolerance", [["--rtol", "-1"], ["--rtol", "nan"], ["--atol", "inf"]])
+def test_entry_point_negative_or_non_finite_tolerance_is_exit_two(
+    tmp_path: Path, tolerance: list[str]
+) -> None:
     a = write_lines(tmp_path / "a.txt", ["x"])
-    result = run_cli("verify", str(a), str(a), "--rtol", "-1")
+    result = run_cli("verify", str(a), str(a), *tolerance)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: tolerances must not be negative")
+    assert result.stderr.startswith("error: tolerances must be finite and not negative")

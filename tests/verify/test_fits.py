@@ -122,3 +122,21 @@ def test_truncated_fits_is_an_input_error(tmp_path: Path, keep: int) -> None:
 
     assert "b.fits" in caught.value.message
     assert caught.value.hint
+
+
+def test_images_compare_a_slab_of_rows_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hepstack.verify.fits as fits_comparer
+
+    monkeypatch.setattr(fits_comparer, "IMAGE_SLAB_PIXELS", 7)  # 5 columns: one row per slab
+    image = np.arange(20, dtype=np.float32).reshape(4, 5) / 3
+    changed = image.copy()
+    changed[0, 0] = changed[3, 4] = -1
+    a = write_fits(tmp_path / "a.fits", image=image)
+
+    assert compare_paths(a, write_fits(tmp_path / "same.fits", image=image.copy())).equal
+    assert list(locations(a, write_fits(tmp_path / "b.fits", image=changed))) == [
+        "HDU 0 'PRIMARY' / pixel [0, 0]",
+        "HDU 0 'PRIMARY' / pixel [3, 4]",
+    ]
+    shape = locations(a, write_fits(tmp_path / "c.fits", image=np.zeros((5, 5), dtype=np.float32)))
+    assert shape["HDU 0 'PRIMARY' / image shape and type"] == ("(4, 5) >f4", "(5, 5) >f4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,55 @@ def test_objects_uproot_cannot_read_fall_back_to_their_serialised_bytes(
     assert [(d.kind, d.location) for d in changed.differences] == [
         ("bytes", "key 'meta/note' / serialised byte 30")
     ]
+
+
+def test_branches_uproot_cannot_interpret_compare_their_baskets_a_basket_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hepstack.verify._root_tables as tables
+
+    monkeypatch.setattr(tables, "_uninterpretable", lambda branch: branch.name == "px")
+    a = write_root(tmp_path / "a.root", "zlib")
+    px = reference_px()
+    px[9] = -1.0
+
+    same = compare_paths(a, write_root(tmp_path / "b.root", "lz4"))
+    changed = compare_paths(a, write_root(tmp_path / "c.root", "lz4", px=px))
+
+    assert same.equal
+    assert "compared its decompressed basket bytes" in same.notes[0]
+    [difference] = changed.differences
+    # entry 9 is the 4th of the second basket (entries 6-11), 8 bytes each: byte 6 * 8 + 3 * 8 = 72
+    assert (difference.kind, difference.location) == (
+        "bytes",
+        "tree 'events' / branch 'px' / raw basket data / byte 72",
+    )
+    assert difference.b.startswith("bf f0 00 00")  # -1.0, big-endian
+
+
+def test_first_difference_does_not_depend_on_how_the_bytes_are_chunked() -> None:
+    from hepstack.verify.text import ChunkReader, first_difference
+
+    data = bytes(range(256)) * 40
+    changed = data[:5000] + b"\xff" + data[5001:]
+    for sizes_a, sizes_b in (((7,), (4096,)), ((1000, 1), (3,)), ((10240,), (1,))):
+        reader_a = ChunkReader(_chunks(data, sizes_a))
+        reader_b = ChunkReader(_chunks(changed, sizes_b))
+        found = first_difference(reader_a.read, reader_b.read)
+        assert found is not None
+        assert (found.offset, found.window_a[:2], found.window_b[:2]) == (
+            5000,
+            bytes([5000 % 256, 5001 % 256]),
+            b"\xff" + bytes([5001 % 256]),
+        )
+    assert (
+        first_difference(ChunkReader(_chunks(data, (5,))).read, ChunkReader(_chunks(data, (9,))).read) is None
+    )
+
+
+def _chunks(data: bytes, sizes: tuple[int, ...]) -> Iterator[bytes]:
+    position, index = 0, 0
+    while position < len(data):
+        size = sizes[index % len(sizes)]
+        yield data[position : position + size]
+        position, index = position + size, index + 1

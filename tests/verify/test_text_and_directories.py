@@ -145,3 +145,38 @@ def test_unusable_inputs_are_input_errors(tmp_path: Path, a: str, b: str, messag
     with pytest.raises(VerifyInputError, match=message) as caught:
         compare_paths(tmp_path / a, tmp_path / b)
     assert caught.value.hint == hint
+
+
+def test_diff_excerpt_of_a_long_file_diffs_a_window_from_the_first_difference(tmp_path: Path) -> None:
+    lines = [f"event {i}: ok" for i in range(5000)]
+    changed = list(lines)
+    changed[1499] = "event 1499: FAILED"
+    changed[4800] = "event 4800: FAILED"  # beyond the window: not diffed, the excerpt says so
+    [difference] = compare_paths(
+        write_lines(tmp_path / "a.log", lines), write_lines(tmp_path / "b.log", changed)
+    ).differences
+
+    assert difference.location == "line 1500"
+    assert difference.detail is not None
+    assert difference.detail.splitlines() == [
+        "--- A",
+        "+++ B",
+        "@@ -1498,5 +1498,5 @@",
+        " event 1497: ok",
+        " event 1498: ok",
+        "-event 1499: ok",
+        "+event 1499: FAILED",
+        " event 1500: ok",
+        " event 1501: ok",
+        "… (not diffed beyond line 3497)",
+    ]
+
+
+def test_diff_excerpt_of_an_insertion_near_the_window_end_shows_no_artefact(tmp_path: Path) -> None:
+    lines = [f"line {i}" for i in range(3000)]
+    changed = [*lines[:10], "inserted", *lines[10:]]
+    [difference] = compare_paths(
+        write_lines(tmp_path / "a.txt", lines), write_lines(tmp_path / "b.txt", changed)
+    ).differences
+    assert difference.detail is not None
+    assert [line for line in difference.detail.splitlines() if line.startswith("@@")] == ["@@ -9,4 +9,5 @@"]

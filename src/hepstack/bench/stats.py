@@ -168,15 +168,16 @@ def score(baseline: Estimate, arm: Estimate, rng: np.random.Generator) -> Score 
     if arm.median <= 0:
         return None
     rounds = min(baseline.round_medians.size, arm.round_medians.size)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_ratios = np.log(baseline.round_medians[:rounds] / arm.round_medians[:rounds])
-    log_ratios = log_ratios[np.isfinite(log_ratios)]  # rounds where either has no event (or a zero)
+    # rounds where either has no event, a zero median, or a ratio beyond float range (subnormal times)
+    log_ratios = log_ratios[np.isfinite(log_ratios)]
     confidence = arm.confidence
     if log_ratios.size >= MIN_ROUNDS:
         return _score_by_rounds(log_ratios, rng, len(arm.replicas), confidence)
     if log_ratios.size >= 2:
         return _score_by_t(log_ratios, confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratios = baseline.replicas / arm.replicas
     ratios = ratios[np.isfinite(ratios)]
     if ratios.size < len(arm.replicas) // 2:

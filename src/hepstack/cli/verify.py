@@ -1,7 +1,8 @@
 """``hepstack verify A B``: do two outputs (native vs container run) carry the same physics?
 
 Exit 0 when equal, 1 when different (the first differences are printed), 2 when an input cannot be
-compared (``error:``/``hint:`` from :func:`hepstack.cli.main`).
+compared (``error:``/``hint:`` from :func:`hepstack.cli.main`). The arguments are not checked by click
+(``readable=False``): an unreadable path is hepstack's own input error with a hint, like every other.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ if TYPE_CHECKING:
 @app.command()
 def verify(
     a: Annotated[
-        Path, typer.Argument(metavar="A", help="Reference output: a file or a directory.", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="A", help="Reference output: a file or a directory.", show_default=False, readable=False
+        ),
     ],
     b: Annotated[
         Path,
-        typer.Argument(metavar="B", help="Output to check against A (same kind as A).", show_default=False),
+        typer.Argument(
+            metavar="B",
+            help="Output to check against A (same kind as A).",
+            show_default=False,
+            readable=False,
+        ),
     ],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable JSON report.")
@@ -47,7 +56,10 @@ def verify(
         typer.Option("--max-differences", metavar="N", help="Show at most N differences (all are counted)."),
     ] = 20,
 ) -> None:
-    """Compare two outputs: ROOT and FITS by content, other files byte for byte; directories file by file."""
+    """Compare two outputs: ROOT and FITS by content, other files byte for byte; directories file by file.
+
+    Exit 0 equal, 1 different, 2 an input that cannot be read in full (see docs/verify.md).
+    """
     from hepstack.verify import DEFAULT_IGNORED_HEADERS, VerifyOptions, compare_paths
 
     extra_headers = {key.upper() for key in ignore_header or []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,9 +45,10 @@ class VerifyOptions:
     max_differences: int = 20
 
     def __post_init__(self) -> None:
-        if self.rtol < 0 or self.atol < 0:
+        # NaN would make every float differ, inf every float equal: neither is a tolerance
+        if not (math.isfinite(self.rtol) and math.isfinite(self.atol)) or self.rtol < 0 or self.atol < 0:
             raise VerifyInputError(
-                f"tolerances must not be negative (rtol={self.rtol}, atol={self.atol})",
+                f"tolerances must be finite and not negative (rtol={self.rtol}, atol={self.atol})",
                 hint="use --rtol 1e-9 or --atol 1e-12 style values; 0 means exact",
             )
         if self.max_differences < 1:

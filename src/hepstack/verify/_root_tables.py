@@ -6,6 +6,7 @@ files are read over the *same* ranges so baskets/clusters of different sizes do 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import awkward as ak
@@ -14,7 +15,7 @@ import numpy.typing as npt
 
 from hepstack.verify._model import FileComparison, VerifyInputError, VerifyOptions
 from hepstack.verify._values import describe_first_difference, equal_mask
-from hepstack.verify.text import describe_bytes_difference
+from hepstack.verify.text import ChunkReader, first_difference, hex_window
 
 #: Aim for about this many uncompressed bytes per column read; bounds memory for huge trees.
 READ_CHUNK_BYTES = 64 * 1024 * 1024
@@ -197,17 +198,21 @@ def _compare_raw_baskets(branch_a: Any, branch_b: Any, where: str, comparison: F
         f"{where}: uproot cannot interpret type {branch_a.typename!r}; compared its decompressed basket "
         "bytes instead of entry by entry"
     )
-    raw_a, raw_b = _basket_bytes(branch_a, where, "A"), _basket_bytes(branch_b, where, "B")
-    if raw_a != raw_b:
-        offset, text_a, text_b = describe_bytes_difference(raw_a, raw_b)
-        comparison.differ("bytes", f"{where} / raw basket data / {offset}", text_a, text_b)
+    reader_a = ChunkReader(_basket_bytes(branch_a, where, "A"))
+    reader_b = ChunkReader(_basket_bytes(branch_b, where, "B"))
+    found = first_difference(reader_a.read, reader_b.read)  # a basket at a time, not the whole branch
+    if found is not None:
+        location = f"{where} / raw basket data / byte {found.offset}"
+        comparison.differ("bytes", location, hex_window(found.window_a), hex_window(found.window_b))
 
 
-def _basket_bytes(branch: Any, where: str, side: str) -> bytes:
-    try:
-        return b"".join(bytes(branch.basket(i).data) for i in range(branch.num_baskets))
-    except Exception as exc:
-        raise VerifyInputError(
-            f"cannot read the baskets of {where} from {side}: {type(exc).__name__}: {exc}",
-            hint="the file may be truncated or corrupt",
-        ) from exc
+def _basket_bytes(branch: Any, where: str, side: str) -> Iterator[bytes]:
+    for index in range(branch.num_baskets):
+        try:
+            data = bytes(branch.basket(index).data)
+        except Exception as exc:
+            raise VerifyInputError(
+                f"cannot read basket {index} of {where} from {side}: {type(exc).__name__}: {exc}",
+                hint="the file may be truncated or corrupt",
+            ) from exc
+        yield data

@@ -4,20 +4,28 @@ Header keys are compared by value (card comments are documentation, not physics)
 (COMMENT, HISTORY, duplicates) by occurrence. Volatile keys (DATE, CHECKSUM, DATASUM and whatever
 ``--ignore-header`` adds, fnmatch patterns) are skipped. Data are compared exactly, or within
 rtol/atol for floating-point columns and images. Rows and pixels count from 0, as in astropy/numpy.
+
+astropy opens a file only after :func:`hepstack.verify._fits_layout.scan_fits` has walked its blocks
+(every header ASCII up to END, every HDU complete); bytes after the last HDU, which astropy skips, are
+compared as bytes.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import io
+import math
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hepstack.verify._fits_layout import FitsLayout
 from hepstack.verify._model import FileComparison, VerifyInputError
+from hepstack.verify._streams import BoundedStream, open_stream
 from hepstack.verify._values import (
     describe_first_difference,
     equal_mask,
@@ -25,12 +33,23 @@ from hepstack.verify._values import (
     report_array_differences,
     scalars_equal,
 )
+from hepstack.verify.text import compare_tails
 
+#: Pixels compared at once (a slab of image rows): bounds memory for images of any size.
+IMAGE_SLAB_PIXELS = 4_000_000
 CORRUPT_HINT = "the file may be truncated or corrupt; check that the job that wrote it finished"
 
 
-def compare_fits(path_a: Path, path_b: Path, comparison: FileComparison) -> None:
-    with _open(path_a, "A", comparison) as hdus_a, _open(path_b, "B", comparison) as hdus_b:
+def compare_fits(
+    path_a: Path, path_b: Path, comparison: FileComparison, layouts: tuple[FitsLayout, FitsLayout]
+) -> None:
+    """Compare two FITS files whose blocks :func:`~hepstack.verify._fits_layout.scan_fits` has walked."""
+    ends, sizes = (layouts[0].end, layouts[1].end), (layouts[0].size, layouts[1].size)
+    compare_tails((path_a, path_b), ends, sizes, "after the last HDU", comparison)
+    with (
+        _open(path_a, "A", layouts[0], comparison) as hdus_a,
+        _open(path_b, "B", layouts[1], comparison) as hdus_b,
+    ):
         if len(hdus_a) != len(hdus_b):
             comparison.differ("structure", "number of HDUs", str(len(hdus_a)), str(len(hdus_b)))
         for index, hdu_a in enumerate(hdus_a):
@@ -43,29 +62,45 @@ def compare_fits(path_a: Path, path_b: Path, comparison: FileComparison) -> None
 
 
 @contextmanager
-def _open(path: Path, side: str, comparison: FileComparison) -> Iterator[Any]:
-    """Open with every HDU loaded; astropy's warnings become notes, a truncation warning an error."""
+def _open(path: Path, side: str, layout: FitsLayout, comparison: FileComparison) -> Iterator[list[Any]]:
+    """The HDUs the layout found, and no more. astropy would parse bytes after the last HDU as one more
+    header, holding them all in memory, so a file with trailing bytes (compared already) is given to it
+    cut at the end of its last HDU. Warnings become notes."""
     from astropy.io import fits
 
-    with warnings.catch_warnings(record=True) as caught:
+    with ExitStack() as stack, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        source: Any = path
+        if layout.trailing_bytes:
+            stream = stack.enter_context(open_stream(path, side))
+            source = io.BufferedReader(BoundedStream(stream, layout.end))
         try:
-            hdus = fits.open(path, lazy_load_hdus=False)
+            # memmap=False: mapped pages a comparison touched stay resident; sections read what they need
+            hdus = fits.open(source, lazy_load_hdus=True, memmap=False)
         except Exception as exc:  # OSError("Empty or corrupt FITS file"), VerifyError, ValueError...
             raise VerifyInputError(
-                f"{path} ({side}) starts like a FITS file but cannot be read: {type(exc).__name__}: {exc}",
+                f"{side}: {path} starts like a FITS file but cannot be read: {type(exc).__name__}: {exc}",
                 hint=CORRUPT_HINT,
             ) from exc
         try:
             with hdus:
-                yield hdus
+                yield [_hdu(hdus, index, path, side) for index in range(len(layout.hdu_offsets))]
         finally:
             messages = list(dict.fromkeys(str(w.message) for w in caught))
     truncated = [m for m in messages if "truncated" in m]
     if truncated:
-        raise VerifyInputError(f"{path} ({side}): {truncated[0]}", hint=CORRUPT_HINT)
+        raise VerifyInputError(f"{side}: {path}: {truncated[0]}", hint=CORRUPT_HINT)
     for message in messages:
         comparison.note(f"astropy warned while reading {side}: {message}")
+
+
+def _hdu(hdus: Any, index: int, path: Path, side: str) -> Any:
+    try:
+        return hdus[index]
+    except IndexError:
+        raise VerifyInputError(
+            f"{side}: {path}: astropy finds no HDU {index}, though its blocks hold one", hint=CORRUPT_HINT
+        ) from None
 
 
 def hdu_name(index: int, hdu: Any) -> str:
@@ -79,6 +114,9 @@ def _compare_hdu(hdu_a: Any, hdu_b: Any, where: str, comparison: FileComparison)
         comparison.differ("format", f"{where} / HDU type", type(hdu_a).__name__, type(hdu_b).__name__)
         return
     compare_headers(hdu_a.header, hdu_b.header, where, comparison)
+    if hasattr(hdu_a, "section") and not hasattr(hdu_a, "columns"):
+        _compare_image(hdu_a, hdu_b, where, comparison)
+        return
     try:
         data_a, data_b = hdu_a.data, hdu_b.data
     except Exception as exc:
@@ -91,8 +129,8 @@ def _compare_hdu(hdu_a: Any, hdu_b: Any, where: str, comparison: FileComparison)
         return
     if hasattr(hdu_a, "columns"):
         _compare_table(hdu_a.columns, hdu_b.columns, data_a, data_b, where, comparison)
-    else:
-        _compare_image(np.asarray(data_a), np.asarray(data_b), where, comparison)
+    else:  # an HDU astropy gives neither a section nor columns: its data as one array
+        _compare_pixels(np.asarray(data_a), np.asarray(data_b), where, 0, comparison)
 
 
 def _data_text(data: Any) -> str:
@@ -138,12 +176,40 @@ def _header_values_equal(a: object, b: object) -> bool:
     return type(a) is type(b) and (a == b or repr(a) == repr(b))
 
 
-def _compare_image(data_a: Any, data_b: Any, where: str, comparison: FileComparison) -> None:
+def _compare_image(hdu_a: Any, hdu_b: Any, where: str, comparison: FileComparison) -> None:
+    """Pixels read a slab of rows at a time through astropy's ``section`` (scaled like ``data``), so
+    memory does not grow with the image."""
+    shape_a, shape_b = tuple(hdu_a.shape), tuple(hdu_b.shape)
+    if not shape_a or not shape_b:  # NAXIS = 0: no data
+        if shape_a != shape_b:
+            comparison.differ("structure", f"{where} / data", _shape_text(shape_a), _shape_text(shape_b))
+        return
+    rows = max(1, IMAGE_SLAB_PIXELS // max(1, math.prod(shape_a[1:])))
+    for start in range(0, max(shape_a[0], shape_b[0]), rows):
+        slab_a = np.asarray(hdu_a.section[start : start + rows])
+        slab_b = np.asarray(hdu_b.section[start : start + rows])
+        if shape_a != shape_b or slab_a.dtype != slab_b.dtype:
+            text_a, text_b = f"{shape_a} {slab_a.dtype}", f"{shape_b} {slab_b.dtype}"
+            comparison.differ("structure", f"{where} / image shape and type", text_a, text_b)
+            return
+        _compare_pixels(slab_a, slab_b, where, start, comparison)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return f"data of shape {shape}" if shape else "no data"
+
+
+def _compare_pixels(data_a: Any, data_b: Any, where: str, first_row: int, comparison: FileComparison) -> None:
+    """Two same-shape pixel arrays whose first index starts at ``first_row`` of the image."""
     if data_a.shape != data_b.shape or data_a.dtype != data_b.dtype:
         text_a, text_b = f"{data_a.shape} {data_a.dtype}", f"{data_b.shape} {data_b.dtype}"
         comparison.differ("structure", f"{where} / image shape and type", text_a, text_b)
         return
-    report_array_differences(data_a, data_b, comparison, lambda cell: f"{where} / pixel {list(cell)}")
+
+    def location(cell: tuple[int, ...]) -> str:
+        return f"{where} / pixel {[cell[0] + first_row, *cell[1:]] if cell else []}"
+
+    report_array_differences(data_a, data_b, comparison, location)
 
 
 def _compare_table(

@@ -8,25 +8,109 @@
 Keys and cycles: objects are paired by path (``dir/name``). For trees only the latest cycle is compared:
 older cycles are AutoSave backups whose number depends on bytes written, hence on the compression. For
 other objects every cycle is a separate ``Write()``; cycles present on one side only are differences.
+
+Before uproot sees a file its header is checked (:func:`read_root_header`): uproot opens ``root`` followed
+by zeros as an empty file with no keys, so two such files would compare equal. Bytes after the end the
+header records (``fEND``) are compared too, as bytes: ROOT ignores them, but they are content.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hepstack.verify._model import FileComparison, VerifyInputError
-from hepstack.verify.text import describe_bytes_difference
+from hepstack.verify._paths import read_error
+from hepstack.verify.text import compare_tails, describe_bytes_difference
 
 TABLE_CLASSES = frozenset({"TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple"})
 DIRECTORY_CLASSES = frozenset({"TDirectory", "TDirectoryFile"})
 CORRUPT_HINT = "the file may be truncated or corrupt; check that the job that wrote it finished"
+NOT_CLOSED_HINT = "a ROOT file is complete only once TFile::Close() ran; did the job that wrote it finish?"
+
+# The TFile header (ROOT's TFile::WriteHeader, "ROOT file format" in the reference guide): "root", then
+# big-endian fVersion, fBEGIN, fEND, fSeekFree, fNbytesFree, nfree, fNbytesName, fUnits, fCompress,
+# fSeekInfo, fNbytesInfo. From fVersion 1000000 on, fEND, fSeekFree and fSeekInfo are 64-bit.
+_HEADER_SMALL = struct.Struct(">4siiiiiiiBiii")
+_HEADER_LARGE = struct.Struct(">4siiqqiiiBiqi")
+LARGE_FILE_VERSION = 1_000_000
 
 
-def compare_root(path_a: Path, path_b: Path, comparison: FileComparison) -> None:
+@dataclass(frozen=True)
+class RootHeader:
+    """What the TFile header says: the version, where the first record starts and where the data end."""
+
+    version: int
+    begin: int
+    end: int
+    size: int
+
+    @property
+    def trailing_bytes(self) -> int:
+        return self.size - self.end
+
+
+def read_root_header(path: Path, side: str) -> RootHeader:
+    """The TFile header, checked against the file: an input error if it is not one ROOT could have closed."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(_HEADER_LARGE.size)
+            size = file.seek(0, 2)
+    except OSError as exc:
+        raise read_error(path, side, exc) from exc
+    where = f"{side}: {path} starts with 'root' but its TFile header is invalid"
+    if len(head) < _HEADER_SMALL.size:
+        raise VerifyInputError(
+            f"{where}: it has {size} bytes, shorter than a TFile header", hint=CORRUPT_HINT
+        )
+    version = struct.unpack_from(">i", head, 4)[0]
+    large = version >= LARGE_FILE_VERSION
+    if large and len(head) < _HEADER_LARGE.size:
+        raise VerifyInputError(
+            f"{where}: it has {size} bytes, shorter than a TFile header", hint=CORRUPT_HINT
+        )
+    fields = (_HEADER_LARGE if large else _HEADER_SMALL).unpack_from(head)
+    _, version, begin, end, _seek_free, _nbytes_free, _nfree, _nbytes_name, units, _, seek_info, info = fields
+    problem = _header_problem(version, begin, end, units, seek_info, info, large)
+    if problem:
+        raise VerifyInputError(
+            f"{where}: {problem}", hint=NOT_CLOSED_HINT if "closed" in problem else CORRUPT_HINT
+        )
+    if end > size:
+        raise VerifyInputError(
+            f"{side}: {path} is truncated: its header says the data end at byte {end}, the file has {size}",
+            hint=CORRUPT_HINT,
+        )
+    return RootHeader(version, begin, end, size)
+
+
+def _header_problem(
+    version: int, begin: int, end: int, units: int, seek_info: int, info: int, large: bool
+) -> str | None:
+    if version <= 0 or version % LARGE_FILE_VERSION == 0:
+        return f"fVersion is {version}"
+    if units != (8 if large else 4):
+        return f"fUnits (bytes per file offset) is {units}, not {8 if large else 4}"
+    if begin < _HEADER_SMALL.size or end <= begin:
+        return f"fBEGIN = {begin} and fEND = {end} do not bound any data"
+    if not begin <= seek_info < end or info <= 0:
+        return f"it has no streamer info record (fSeekInfo = {seek_info}): it was not closed"
+    return None
+
+
+def compare_root(
+    path_a: Path, path_b: Path, comparison: FileComparison, headers: tuple[RootHeader, RootHeader]
+) -> None:
+    """Compare two ROOT files whose headers :func:`read_root_header` has read."""
+    ends, sizes = (headers[0].end, headers[1].end), (headers[0].size, headers[1].size)
+    compare_tails((path_a, path_b), ends, sizes, "after the end of the ROOT data (fEND)", comparison)
     with _open(path_a, "A") as file_a, _open(path_b, "B") as file_b:
+        for file, path, side in ((file_a, path_a, "A"), (file_b, path_b, "B")):
+            _check_directory(file, "/", path, side)
         keys_a, keys_b = _key_cycles(file_a, path_a), _key_cycles(file_b, path_b)
         for name in [k for k in keys_a if k not in keys_b]:
             comparison.differ("missing", f"key '{name}'", _latest_class(keys_a[name]), "absent")
@@ -50,6 +134,15 @@ def _open(path: Path, side: str) -> Iterator[Any]:
         ) from exc
     with file:
         yield file
+
+
+def _check_directory(directory: Any, name: str, path: Path | str, side: str) -> None:
+    """A directory whose key list was never written (fSeekKeys 0) reads as empty in uproot: refuse it."""
+    if not directory.fSeekKeys:
+        raise VerifyInputError(
+            f"{side}: {path}: directory '{name}' has no list of keys (fSeekKeys = 0): it was not closed",
+            hint=NOT_CLOSED_HINT,
+        )
 
 
 def _key_cycles(file: Any, path: Path) -> dict[str, dict[int, str]]:
@@ -108,8 +201,10 @@ def _compare_key(
     if class_a != class_b:
         comparison.differ("format", f"key '{label}' / class", class_a, class_b)
         return
-    if class_a in DIRECTORY_CLASSES:
-        return  # its keys are listed (recursively) and compared on their own
+    if class_a in DIRECTORY_CLASSES:  # its keys are listed (recursively) and compared on their own
+        _check_directory(file_a[f"{name};{cycle_a}"], name, file_a.file_path, "A")
+        _check_directory(file_b[f"{name};{cycle_b}"], name, file_b.file_path, "B")
+        return
     object_a = _read_object(file_a, f"{name};{cycle_a}", class_a, "A")
     object_b = _read_object(file_b, f"{name};{cycle_b}", class_b, "B")
     if object_a is None or object_b is None:
