@@ -151,12 +151,16 @@ def test_planner_errors(delivery: Path, tmp_path: Path) -> None:
     err = _fails(["plan", "reprocess", str(delivery), *out, "--digi-from", str(tmp_path / "none")], tmp_path)
     assert "no digi file of delivery dl7 under" in err
     err = _fails(["plan", "runs", str(delivery), "--out", "bad\nname"], tmp_path)
-    assert "--out 'bad\\nname': not a usable path" in err
+    assert "--out 'bad\\nname': not usable here" in err
+    err = _fails(["plan", "mc", "--jobs", "1", "--events", "1", *out, "--calib", "a\nb"], tmp_path)
+    assert "--calib 'a\\nb': not usable here" in err
     err = _fails(
         ["plan", "crumbs", str(delivery), *out, "--run", "1", "--chunk", "0", "--crumb-max-count", "120"],
         tmp_path,
     )
     assert "max crumbs 120: must be 1 to 99" in err
+    err = _fails(["delivery", str(delivery), *out, "--jobs", "0"], tmp_path)
+    assert "--jobs 0: at least one step must run at a time" in err
     err = _fails(["plan", "runs", str(tmp_path), *out], tmp_path)
     assert "cannot read the delivery manifest" in err and "hint: give the directory lat-delivery wrote" in err
 

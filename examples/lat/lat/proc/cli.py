@@ -182,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "delivery":
             from lat.proc.native import run_delivery
 
+            if args.jobs < 1:
+                raise LatError(f"--jobs {args.jobs}: at least one step must run at a time")
+
             return run_delivery(settings_from(args), args)
         write_summary(_plan(args), summary_destination(args.summary))
     except LatError as exc:

@@ -30,8 +30,10 @@ MAX_CHUNK_ID = 999  # chunk tags have three
 
 
 def run_tag(run_id: int) -> str:
-    """>>> run_tag(1)
-    'r000001'
+    """The run's tag: its substream id and the run part of its file names.
+
+    >>> run_tag(1), chunk_tag(0), crumb_tag(2)
+    ('r000001', 'c000', 'k02')
     """
     return f"r{run_id:06d}"
 

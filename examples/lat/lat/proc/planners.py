@@ -25,13 +25,16 @@ from lat.proc.summary import Substream, Summary
 DEFAULT_CALIB = "@lat/calib/calib_v1.yaml"
 
 
-def checked_path(text: str, option: str) -> Path:
-    """An absolute path from a command-line value; control characters (newlines...) are refused."""
+def checked_text(text: str, option: str) -> str:
+    """A command-line value that becomes a variable: not empty, no control characters (newlines...)."""
     if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise LatError(
-            f"{option} {text!r}: not a usable path", hint="paths may not contain control characters"
-        )
-    return Path(text).absolute()
+        raise LatError(f"{option} {text!r}: not usable here", hint="no empty values, no control characters")
+    return text
+
+
+def checked_path(text: str, option: str) -> Path:
+    """An absolute path from a command-line value (see :func:`checked_text`)."""
+    return Path(checked_text(text, option)).absolute()
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,7 @@ class PlanSettings:
     rules: CrumbRules = field(default_factory=CrumbRules)
 
     def __post_init__(self) -> None:
-        if not self.calib or any(ord(c) < 32 for c in self.calib):
-            raise LatError(f"--calib {self.calib!r}: not a usable file name")
+        checked_text(self.calib, "--calib")
 
     @property
     def reprocessing(self) -> bool:
@@ -213,6 +215,7 @@ def plan_mc(jobs: int, first_seed: int, events: int, out: Path, calib: str, pipe
             f"--jobs {jobs}, --first-seed {first_seed}, --events {events}: out of range",
             hint="jobs 1..100000, seeds 0..4294967295, events >= 1",
         )
+    checked_text(calib, "--calib")
     substreams = []
     for seed in range(first_seed, first_seed + jobs):
         tag = mc_tag(seed)

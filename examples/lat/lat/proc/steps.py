@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-LEVELS = ("run", "chunk", "crumb")
 
 
 @dataclass(frozen=True)
