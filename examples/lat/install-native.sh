@@ -18,4 +18,4 @@ data=$("$venv/bin/python" -c 'import lat, pathlib; print(pathlib.Path(lat.__file
 "$venv/bin/python" "$here/tools/make_diffuse_cube.py" "$data/gll_iem_toy.fits"
 ln -sfn "$data/gll_iem_toy.fits" "$here/lat/data/gll_iem_toy.fits"
 chmod -R a+rX "$venv"
-echo "native release: $venv/bin (lat-run, lat-l1, lat-merge, lat-config)"
+echo "native release: $venv/bin (lat-run, lat-l1, lat-merge, lat-config, lat-delivery, lat-mc)"

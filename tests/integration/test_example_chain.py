@@ -1,5 +1,6 @@
 """The example experiment's L1 chain: byte-identical data products natively, in the release image and
-on the bullseye legacy platform; slim step images run their step and lack the simulation."""
+on the bullseye legacy platform; slim step images run their step and lack the simulation; a delivery
+through the slim images, step by step as the pipeline runs it, makes the native reference's bytes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.conftest import HEPSTACK, REPO, hepstack
 
 pytestmark = [pytest.mark.slow, pytest.mark.podman]
 RUN_L1 = REPO / "examples" / "lat" / "run-l1.sh"
-NATIVE = Path("/opt/lat-native/bin")
+NATIVE = Path(os.environ.get("LAT_NATIVE", "/opt/lat-native")) / "bin"  # as run-l1.sh
 PRODUCTS = ("raw", "mc", "digi", "recon", "merit", "ft1")
 SMALL_RUN = ["--run-id", "7", "--chunks", "2", "--crumbs", "2", "--events", "400", "--seed", "11"]
 
@@ -85,3 +86,41 @@ def test_slim_digi_image_runs_digi_but_has_no_simulation(example_images: dict[st
     assert simulate.returncode == 2
     assert "lat.sim" in simulate.stderr or "simulat" in simulate.stderr.lower()
     assert "Traceback" not in simulate.stderr
+
+
+def _delivery_products(out: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(out.glob("r*/*/*"))
+        if path.parent.name in ("digi", "recon", "merit", "ft1")
+    }
+
+
+def test_delivery_through_the_slim_images_matches_native(
+    example_images: dict[str, str], tmp_path: Path
+) -> None:
+    """Every step in its slim image (digi; recon: recon, merit, ROOT merges; ft1: makeFT1, FT1 merges)."""
+    if not (NATIVE / "lat-delivery").exists():
+        pytest.skip("the example's native install is missing (examples/lat/install-native.sh)")
+    delivery = tmp_path / "dl7"
+    made = subprocess.run(
+        [str(NATIVE / "lat-delivery"), str(delivery), "--chunk-events", "120,40/50", "--seed", "7"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    outputs = {}
+    binds = f"--bind {tmp_path}:{tmp_path} --workdir {tmp_path}"
+    for name, prefix in (
+        ("native", ""),
+        ("slim", f"{HEPSTACK} run --runtime podman {binds} lat/{{image}} --"),
+    ):
+        out = tmp_path / name
+        args = ["delivery", str(delivery), "--out", str(out), "--crumb-min-average", "40", "--prefix", prefix]
+        result = subprocess.run([str(NATIVE / "lat-l1"), *args], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        outputs[name] = _delivery_products(out)
+    log = (tmp_path / "slim" / "logs" / "mergeFT1Chunks_r000001.log").read_text()
+    assert " lat/ft1 -- lat-merge fits -o " in log  # the FT1 merge ran in the slim ft1 image
+    assert len(outputs["native"]) == 28 and outputs["slim"] == outputs["native"]

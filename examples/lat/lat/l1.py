@@ -18,15 +18,16 @@ import shlex
 import shutil
 import sqlite3
 import statistics
-import struct
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LDF_HEADER = struct.Struct("<8sHHIIIQQddII")  # see lat/io/ldf.py and README.md
+from lat.proc.manifest import read_ldf_header
+
+SUBCOMMANDS = ("delivery", "plan", "steps")  # lat.proc.cli; without one, lat-l1 runs one run as before
 
 
 @dataclass
@@ -96,8 +97,7 @@ def crumb_ranges(count: int, crumbs: int) -> list[tuple[int, int]]:
 
 
 def ldf_event_count(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return int(LDF_HEADER.unpack(handle.read(LDF_HEADER.size))[5])
+    return read_ldf_header(path).events
 
 
 def find_command(name: str, module: str, prefixed: bool) -> list[str]:
@@ -235,10 +235,11 @@ def run_chain(driver: Driver) -> None:
     driver.execute("merge chunks->run", run_merges)
 
 
-def timing_summary(timing_dir: Path) -> dict[str, dict[str, object]]:
-    """Per step kind: processes, events (TimeEvent rows) and median s/event per module."""
+def timing_summary(databases: Iterable[Path]) -> dict[str, dict[str, object]]:
+    """Per step kind (the DB name up to its first '_'): processes, events (TimeEvent rows), median
+    s/event per module."""
     summary: dict[str, dict[str, object]] = {}
-    for db in sorted(timing_dir.glob("*.db")):
+    for db in databases:
         kind = db.stem.split("_")[0]
         entry = summary.setdefault(kind, {"processes": 0, "events": 0, "times": {}})
         with sqlite3.connect(str(db)) as conn:
@@ -288,7 +289,18 @@ def print_summary(summary: dict[str, dict[str, object]], wall: dict[str, float],
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lat-l1", description=__doc__.splitlines()[0])
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SUBCOMMANDS:
+        from lat.proc.cli import main as proc_main
+
+        return proc_main(arguments)
+    parser = argparse.ArgumentParser(
+        prog="lat-l1",
+        description=__doc__.splitlines()[0],
+        epilog="Production mode: lat-l1 delivery DIR --out OUT (a whole delivery, as the pipeline runs it), "
+        "lat-l1 plan runs|chunks|crumbs|reprocess|mc (pipeline summaries), lat-l1 steps (the step command "
+        "lines); each has --help.",
+    )
     parser.add_argument("--run-id", type=int, default=1)
     parser.add_argument("--chunks", type=int, default=3)
     parser.add_argument("--crumbs", type=int, default=2)
@@ -298,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prefix", default="", help="command prefix for every step (shell-split)")
     parser.add_argument("--jobs", type=int, default=2, help="step processes run at once")
     parser.add_argument("--calib", default="@lat/calib/calib_v1.yaml", help="calibration file for recon")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.chunks < 1 or args.crumbs < 1 or args.events < args.chunks or args.jobs < 1:
         parser.error("need chunks >= 1, crumbs >= 1, jobs >= 1 and events >= chunks")
     workdir = Path(args.workdir).absolute()
@@ -316,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     run_chain(driver)
     total = time.perf_counter() - start
-    summary = timing_summary(workdir / "timing")
+    summary = timing_summary(sorted((workdir / "timing").glob("*.db")))
     print_summary(summary, driver.wall, total)
     (workdir / "l1_summary.json").write_text(
         json.dumps(

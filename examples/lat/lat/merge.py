@@ -4,7 +4,8 @@
     lat-merge fits -o ft1_r000001.fits ft1_r000001_c000.fits ft1_r000001_c001.fits
 
 ROOT: every TTree of the first input is concatenated in input order, basket by basket (memory
-stays bounded), and written reproducibly (fixed UUID and timestamps, as in RootOutput).
+stays bounded), and written reproducibly (fixed UUID and timestamps, as in RootOutput).  The
+metadata (TObjString keys: calibration, seed) must be the same in every input and is kept.
 FITS (FT1): EVENTS rows concatenated, GTIs united (intervals closer than --gti-join seconds,
 the gap between two crumbs, are joined), TSTART/TSTOP widened.  Outputs are atomic.
 """
@@ -23,12 +24,28 @@ from lat.framework.errors import InputError, LatError
 def merge_root(output: Path, inputs: list[Path], step: int, compression: str, level: int) -> int:
     import uproot
 
-    from lat.io.rootio import compression_for, data_branches, frozen_uproot_clock, recreate
+    from lat.io.rootio import (
+        compression_for,
+        data_branches,
+        frozen_uproot_clock,
+        read_metadata,
+        recreate,
+        write_metadata,
+    )
 
     with uproot.open(str(inputs[0])) as first:
         trees = [k for k, cls in first.classnames(cycle=False).items() if cls == "TTree"]
+        metadata = read_metadata(first)
     if not trees:
         raise InputError(f"{inputs[0]}: no TTree to merge")
+    for path in inputs[1:]:
+        with uproot.open(str(path)) as handle:
+            other = read_metadata(handle)
+        if other != metadata:
+            raise InputError(
+                f"{path}: metadata {other} differs from {metadata} in {inputs[0]}",
+                hint="merge only outputs of the same processing (calibration, seed)",
+            )
     total = 0
     with frozen_uproot_clock():
         out = recreate(output, compression_for(compression, level))
@@ -49,6 +66,7 @@ def merge_root(output: Path, inputs: list[Path], step: int, compression: str, le
                                 created = True
                             if tree_name == trees[0]:
                                 total += len(next(iter(batch.values())))
+            write_metadata(out, metadata)
         finally:
             out.close()
     return total
@@ -105,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         staged.commit()
     except LatError as exc:
         print(f"lat-merge: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"lat-merge: hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
     finally:
         staged.discard()

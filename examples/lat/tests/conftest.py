@@ -109,3 +109,58 @@ def matched_truth(chain: dict[str, Path]) -> tuple[dict[str, np.ndarray], dict[s
     index = {int(e): i for i, e in enumerate(mc["Event"])}
     rows = np.array([index[int(e)] for e in merit["Event"]])
     return {k: v[rows] for k, v in mc.items()}, merit
+
+
+# A small delivery: run 1 of chunks with 120 and 40 events, run 2 of one chunk of 50; with crumbs of at
+# least 40 events on average, chunk r000001/c000 has three crumbs and the others one each.
+DELIVERY_ARGS = ["--chunk-events", "120,40/50", "--seed", "7", "--id", "dl7"]
+CRUMB_ARGS = ["--crumb-min-average", "40"]
+V2 = "@lat/calib/calib_v2.yaml"
+
+
+def products(out: Path) -> dict[str, str]:
+    """sha256 of every data product under an L1 output directory (not the logs, timing DBs, summary)."""
+    import hashlib
+
+    return {
+        str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(out.glob("r*/*/*"))
+        if path.parent.name in ("digi", "recon", "merit", "ft1")
+    }
+
+
+@pytest.fixture(scope="session")
+def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``lat-delivery`` of two runs (120 + 40 and 50 events), in a fresh interpreter."""
+    directory = tmp_path_factory.mktemp("delivery") / "dl7"
+    result = run_cli([str(directory), *DELIVERY_ARGS], directory.parent, module="lat.delivery")
+    assert result.returncode == 0, result.stderr + result.stdout
+    return directory
+
+
+@pytest.fixture(scope="session")
+def l1_out(delivery: Path) -> Path:
+    """The delivery through ``lat-l1 delivery`` natively (digi, recon and merit per crumb, merges, FT1)."""
+    out = delivery.parent / "l1"
+    result = run_cli(
+        ["delivery", str(delivery), "--out", str(out), *CRUMB_ARGS], delivery.parent, module="lat.l1"
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return out
+
+
+@pytest.fixture(scope="session")
+def reprocessed(delivery: Path, l1_out: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """Run 2 of the L1 output (a copy without run 1's digi, to keep the test short) reprocessed with
+    calibration v2 into a new directory; the copy's products before and after."""
+    import shutil
+
+    original = delivery.parent / "l1-run2"
+    shutil.copytree(l1_out, original)
+    shutil.rmtree(original / "r000001" / "digi")
+    before = products(original)
+    out = delivery.parent / "reprocessed"
+    args = ["--out", str(out), "--digi-from", str(original), "--calib", V2, *CRUMB_ARGS]
+    result = run_cli(["delivery", str(delivery), *args], delivery.parent, module="lat.l1")
+    assert result.returncode == 0, result.stderr + result.stdout
+    return out, before, products(original)

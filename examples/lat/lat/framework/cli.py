@@ -14,6 +14,7 @@ from lat.framework.config import build_job_config, load_yaml, set_key
 from lat.framework.errors import ConfigError, LatError
 from lat.framework.jobreport import write_job_report
 from lat.framework.loop import run_job
+from lat.framework.module import METADATA_KEY
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -59,6 +60,14 @@ def apply_overrides(raw: dict[str, Any], args: argparse.Namespace, file: str) ->
         set_key(raw, "source.fileNames", list(args.source), file)
     if args.timing_db is not None:
         set_key(raw, "services.TimeTracker.dbOutput.filename", args.timing_db, file)
+    for item in args.metadata or []:
+        key, equals, value = item.partition("=")
+        if not equals or not METADATA_KEY.match(key):
+            raise LatError(
+                f"--metadata {item!r}: expected KEY=VALUE with KEY matching {METADATA_KEY.pattern}",
+                hint="e.g. --metadata seed=5",
+            )
+        set_key(raw, f"services.Metadata.entries.{key}", value, file)  # text as given, not YAML
     for item in args.output or []:
         outputs = raw.get("outputs") or {}
         if "=" in item and item.split("=", 1)[0] in outputs:
@@ -86,6 +95,12 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timing-db", metavar="PATH", help="write the TimeTracker database here")
     parser.add_argument(
         "--set", action="append", metavar="KEY.PATH=VALUE", help="override any configuration key"
+    )
+    parser.add_argument(
+        "--metadata",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a string every ROOT output carries as a TObjString key (services.Metadata.entries)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the timing summary")
     return parser

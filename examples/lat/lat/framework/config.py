@@ -43,6 +43,8 @@ SERVICES: dict[str, Table] = {
         }
     ),
     "RandomNumberGenerator": Table({"seed": Param("int", 1)}),
+    # Strings every ROOT output of the job carries as TObjString keys (lat-run --metadata KEY=VALUE)
+    "Metadata": Table({"entries": Param("dict[str, str]", {}, "key -> text, e.g. seed: '5'")}),
 }
 
 

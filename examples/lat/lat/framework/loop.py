@@ -32,6 +32,8 @@ def run_job(config: JobConfig, log: TextIO) -> JobReport:
     """Run one job; every output (and the timing DB) appears only if the whole job succeeds."""
     seed = config.services.get("RandomNumberGenerator", {}).get("seed", 1)
     context = JobContext(config.file, config.process_name, seed)
+    for key, value in config.services.get("Metadata", {}).get("entries", {}).items():
+        context.add_metadata(key, value, "services.Metadata.entries (lat-run --metadata)")
     tracker_cfg = config.services.get("TimeTracker")
     try:
         with context.exit_stack:

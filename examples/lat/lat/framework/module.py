@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
@@ -17,6 +18,8 @@ from lat.framework.params import Param, Table
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_PREFIX = "@lat/"
+#: Metadata keys start with a lower-case letter, so they never collide with a TTree (Digi, Recon, ...).
+METADATA_KEY = re.compile(r"^[a-z][A-Za-z0-9_]{0,63}$")
 
 
 class Event:
@@ -62,6 +65,27 @@ class JobContext:
     seed: int
     outputs: StagedOutputs = field(default_factory=StagedOutputs)
     exit_stack: ExitStack = field(default_factory=ExitStack)
+    metadata: dict[str, str] = field(default_factory=dict)  # written by RootOutput as TObjString keys
+    _metadata_origins: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def add_metadata(self, key: str, value: str, origin: str) -> None:
+        """Record ``key``; the same key from two origins (inputs, modules, --metadata) must agree.
+
+        >>> c = JobContext("job.yaml", "RECON", 1); c.add_metadata("seed", "5", "--metadata")
+        >>> c.add_metadata("seed", "6", "digi.root")
+        Traceback (most recent call last):
+        lat.framework.errors.InputError: digi.root: metadata seed is '6', but '5' in --metadata
+        """
+        if not METADATA_KEY.match(key):
+            raise InputError(f"{origin}: metadata key {key!r} is not {METADATA_KEY.pattern}")
+        known = self.metadata.get(key)
+        if known is not None and known != value:
+            raise InputError(
+                f"{origin}: metadata {key} is {value!r}, but {known!r} in {self._metadata_origins[key]}",
+                hint="the inputs of one job must come from the same processing (calibration, seed)",
+            )
+        self.metadata[key] = value
+        self._metadata_origins.setdefault(key, origin)
 
     def rng(self, label: str) -> np.random.Generator:
         """A PCG64 generator seeded from the job seed and the module label (stable across runs)."""

@@ -27,6 +27,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "list[int]": lambda v: isinstance(v, list) and all(_is_int(x) for x in v),
     "list[float]": lambda v: isinstance(v, list) and all(_is_float(x) for x in v),
+    "dict[str, str]": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in (*v, *v.values())),
     "any": lambda v: True,
 }
 

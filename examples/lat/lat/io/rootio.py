@@ -95,6 +95,17 @@ def data_branches(tree: Any) -> list[str]:
     return [b.name for b in tree.branches if b.name not in counters]
 
 
+def read_metadata(handle: Any) -> dict[str, str]:
+    """The file's metadata: its top-level TObjString keys (written from ``JobContext.metadata``)."""
+    names = [k for k, cls in handle.classnames(cycle=False).items() if cls == "TObjString"]
+    return {name: str(handle[name]) for name in sorted(names)}
+
+
+def write_metadata(file: Any, metadata: Mapping[str, str]) -> None:
+    for key in sorted(metadata):
+        file[key] = metadata[key]
+
+
 def read_batch(tree: Any, names: list[str], start: int, stop: int) -> dict[str, Any]:
     """Branches as numpy: flat arrays, or (offsets, content) pairs for jagged branches."""
     arrays = tree.arrays(names, entry_start=start, entry_stop=stop, library="ak", how=dict)
@@ -138,6 +149,17 @@ class RootInput(Source):
                 raise ConfigError(self.context.config_file, where, f"input file '{name}' does not exist")
         if self.params["batchSize"] <= 0:
             raise self.config_error("batchSize", "must be positive")
+
+    def begin_job(self) -> None:
+        """Carry the inputs' metadata (calibration, seed) into the job, checking that they agree."""
+        for name in self.params["fileNames"]:
+            try:
+                with uproot.open(str(self.context.resolve(name))) as handle:
+                    metadata = read_metadata(handle)
+            except Exception as exc:  # uproot raises several types for non-ROOT files
+                raise InputError(f"{name}: cannot open as a ROOT file ({exc})") from None
+            for key, value in metadata.items():
+                self.context.add_metadata(key, value, name)
 
     def _open_tree(self, name: str) -> Any:
         try:
@@ -290,4 +312,5 @@ class RootOutput(OutputModule):
             self._path = self.context.outputs.stage(self.params["fileName"].format(run=0, subrun=0))
             self._file = recreate(self._path, None)
         self._flush()
+        write_metadata(self._file, self.context.metadata)
         self._file.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
@@ -35,6 +37,9 @@ class SkySource(Source):
         "startMET": Param("float", 239557417.0, "MET of the start of the run (s)"),
         "firstEventId": Param("int", 0),
         "eventsPerSubRun": Param("int", 1000, "events per raw chunk"),
+        "subRunEvents": Param(
+            "list[int]", [], "events of each raw chunk, in order (instead of eventsPerSubRun); ends the run"
+        ),
         "timeStep": Param("float", 30.0, "seconds per rate/pointing step"),
         "skyModel": Param("str", "@lat/data/sky_model.yaml"),
         "backgroundFraction": Param("float", 0.05, "fraction of charged-particle events"),
@@ -46,6 +51,10 @@ class SkySource(Source):
         self.input_path("skyModel", self.params["skyModel"])
         if self.params["eventsPerSubRun"] <= 0:
             raise self.config_error("eventsPerSubRun", "must be positive")
+        if any(n <= 0 for n in self.params["subRunEvents"]):
+            raise self.config_error(
+                "subRunEvents", f"every chunk needs events: {self.params['subRunEvents']}"
+            )
 
     def begin_job(self) -> None:
         self._rng = self.context.rng(self.label)
@@ -145,10 +154,17 @@ class SkySource(Source):
             "sourceId": source_id[keep],
         }
 
+    def _subrun(self, index: int) -> int:
+        """The SubRun (raw chunk) of the ``index``-th event."""
+        edges = self._subrun_edges
+        return bisect.bisect_right(edges, index) if edges else index // self.params["eventsPerSubRun"]
+
     def events(self) -> Iterator[Event]:
         p = self.params
         met = p["startMET"]
         index = 0
+        self._subrun_edges = list(itertools.accumulate(p["subRunEvents"]))
+        last = self._subrun_edges[-1] if self._subrun_edges else -1
         edge = geometry.TKR_WIDTH_MM / 2 * p["conversionEdge"]
         while True:
             batch = self._step(met, p["timeStep"])
@@ -165,8 +181,10 @@ class SkySource(Source):
             theta = np.degrees(portable.arccos(np.clip(inst[:, 2], -1, 1)))
             phi = np.degrees(portable.arctan2(inst[:, 1], inst[:, 0])) % 360.0
             for i in range(n):
+                if index == last:
+                    return
                 event_id = p["firstEventId"] + index
-                event = Event(p["runId"], index // p["eventsPerSubRun"], event_id)
+                event = Event(p["runId"], self._subrun(index), event_id)
                 event.put(
                     "EventInfo",
                     {"eventId": np.int64(event_id), "met": np.float64(batch["met"][i]), "gem": np.int32(0)},

@@ -3,6 +3,7 @@ and the sky direction through the spacecraft pointing."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -21,11 +22,13 @@ STRIP_SIGMA_MM = geometry.TKR_STRIP_PITCH_MM / math.sqrt(12.0)
 
 def load_calibration(path: Any) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        with open(path, "rb") as handle:
+            content = handle.read()
+        data = yaml.safe_load(content)
         cal = data["cal"]
         constants = {
             "name": str(data.get("name", "")),
+            "sha256": hashlib.sha256(content).hexdigest(),
             "version": [int(v) for v in data["version"]],
             "pedestal": np.array([cal["pedestal"]["fine"], cal["pedestal"]["coarse"]], dtype=np.float64),
             "gain": np.array([cal["gain"]["fine"], cal["gain"]["coarse"]], dtype=np.float64),
@@ -41,6 +44,15 @@ def load_calibration(path: Any) -> dict[str, Any]:
     return constants
 
 
+def calibration_label(constants: Mapping[str, Any]) -> str:
+    """What recon outputs record (metadata key ``calibration``): name, version, content digest.
+
+    Not the path: the same constants named by another path give the same bytes.
+    """
+    version = ".".join(str(v) for v in constants["version"])
+    return f"{constants['name']} {version} sha256:{constants['sha256'][:16]}"
+
+
 class CalRecon(Producer):
     """Energy per log = (ADC - pedestal) x gain for the log's range; sums, centroid, profile."""
 
@@ -54,6 +66,7 @@ class CalRecon(Producer):
 
     def begin_job(self) -> None:
         self._calib = load_calibration(self.context.resolve(self.params["calibFile"]))
+        self.context.add_metadata("calibration", calibration_label(self._calib), self.params["calibFile"])
         self._channels = np.arange(geometry.CAL_CHANNELS)
         logs = self._channels % geometry.CAL_LOGS
         self._log_position = geometry.cal_log_centre_mm(logs)
