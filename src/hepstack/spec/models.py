@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hepstack.names import ENV_NAME
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"  # one OCI repository path component
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"  # one OCI repository path component (short: it is in argv)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
+MAX_SIZE = 10**15  # 1 PB: far above any image, and exact in the float arithmetic below
 _UNITS = {
     "b": 1,
     "kb": 10**3,
@@ -30,14 +31,20 @@ _UNITS = {
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes in a size such as ``1GB``, ``500 MiB`` or a plain integer of bytes."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE.match(text)
-    if not match:
+    """Bytes in a size such as ``1GB``, ``500 MiB`` or a plain integer of bytes (1 B to 1 PB)."""
+    if isinstance(text, bool):
         raise ValueError(f"not a size: {text!r}; write e.g. 1GB, 750MB or 2GiB")
-    number, unit = match.groups()
-    return int(float(number) * _UNITS[(unit or "b").lower()])
+    if isinstance(text, int):
+        size = text
+    else:
+        match = _SIZE.match(text) if len(text) <= 40 else None  # longer is out of range anyway
+        if not match:
+            raise ValueError(f"not a size: {text[:40]!r}; write e.g. 1GB, 750MB or 2GiB")
+        number, unit = match.groups()
+        size = int(float(number) * _UNITS[(unit or "b").lower()])
+    if not 1 <= size <= MAX_SIZE:
+        raise ValueError(f"size {text!r} is out of range: write 1 byte to 1PB")
+    return size
 
 
 class _Strict(BaseModel):
@@ -68,10 +75,11 @@ class SizeBudget(_Strict):
     layer: str | int = "1GB"
     image: str | int = "1GB"
 
-    @field_validator("layer", "image")
+    @field_validator("layer", "image", mode="before")
     @classmethod
-    def _is_size(cls, value: str | int) -> str | int:
-        parse_size(value)
+    def _is_size(cls, value: object) -> object:
+        if isinstance(value, (str, int)):  # others fail the type check; true/false would pass it as 1/0
+            parse_size(value)
         return value
 
     @property
