@@ -16,6 +16,7 @@ from hepstack.names import ENV_NAME
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"  # one OCI repository path component (short: it is in argv)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
+MAX_LAYERS = 256  # an image can stack ~127 (overlayfs); a stack of more layers is a generated mistake
 MAX_SIZE = 10**15  # 1 PB: far above any image, and exact in the float arithmetic below
 _UNITS = {
     "b": 1,
@@ -187,7 +188,7 @@ class StackSpec(_Strict):
         None, description="where the spec lives (URL); org.opencontainers.image.source"
     )
     size_budget: SizeBudget = Field(default_factory=SizeBudget)
-    layers: dict[str, Layer] = Field(min_length=1)
+    layers: dict[str, Layer] = Field(min_length=1, max_length=MAX_LAYERS)
 
     @field_validator("layers")
     @classmethod

@@ -24,6 +24,7 @@ from hepstack.spec.reading import DEFAULT_LIMITS, Limits
 from hepstack.spec.source_map import SourceMap, load_yaml
 
 Location = tuple[str | int, ...]
+_LONGEST_MESSAGE = 400
 Model = TypeVar("Model", bound=BaseModel)
 
 # Hints for pydantic's error types; callers may add or override their own.
@@ -43,6 +44,7 @@ TYPE_HINTS: Mapping[str, str] = {
     "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' and '-'",
     "missing": "add this key",
     "too_short": "add at least one entry",
+    "too_long": "remove entries",
     "greater_than": "use a larger number",
     "greater_than_equal": "use a larger number",
     "less_than": "use a smaller number",
@@ -110,6 +112,8 @@ def located_errors(
         value = None if kind == "missing" else value_at(data, location)
         shown = value if not isinstance(value, (dict, list)) or len(value) <= 8 else None
         message = str(item["msg"]).removeprefix("Value error, ")
+        if len(message) > _LONGEST_MESSAGE:  # a validator that quotes a 60 kB value
+            message = message[:_LONGEST_MESSAGE] + "..."
         errors.append(source.error(location, message, value=shown, hint=hints.get(kind)))
     return errors
 
