@@ -223,14 +223,22 @@ def deep_nesting(rng: random.Random, target: str, text: str) -> tuple[str, str |
 
 
 def large(rng: random.Random, target: str, text: str) -> tuple[str, str | bytes]:
-    choice = rng.choice(["comment", "comment over", "scalar", "many items", "many keys", "many lines"])
+    kinds = ["comment", "trailing comment", "comment over", "scalar", "many items", "many keys", "many lines"]
+    choice = rng.choice(kinds)
     if choice == "comment":
         return "large: 1 MB comment", text + "# " + "x" * (MiB - len(text) - 10) + "\n"
+    if choice == "trailing comment":  # after a value: ruamel's round-trip loader took 36 s over it
+        line = text.index("\n", text.index("description: "))
+        return "large: 1 MB trailing comment", text[:line] + " # " + "x" * (MiB - len(text) - 10) + text[
+            line:
+        ]
     if choice == "comment over":
         return "large: over the size limit", text + "# " + "x" * (MiB + 100) + "\n"
     if choice == "scalar":
         size = rng.choice([64 * 1024, 65 * 1024, 900_000])
-        return f"large: {size} byte value", text.replace("description: ", "description: " + "n" * size, 1)
+        key = rng.choice({"stack": ["description", "stack"], "site": ["name"], "study": ["study"]}[target])
+        changed = text.replace(f"\n{key}: ", f"\n{key}: " + "n" * size, 1)
+        return f"large: {size} byte {key}", changed
     if choice == "many items":
         count = rng.choice([15_000, 100_000, 300_000])
         return f"large: {count} items", text + "extra: [" + ",".join(["a"] * count) + "]\n"

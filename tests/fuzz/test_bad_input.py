@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+
 from tests.conftest import HEPSTACK
 from tests.fuzz.generate import Case, generate
 
@@ -214,3 +215,46 @@ def _cli(scratch: Path, *args: str, env: dict[str, str] | None = None) -> tuple[
     child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
     return child.returncode, (scratch / "stderr").read_text(errors="replace"), seconds, usage.ru_maxrss * 1024
+
+
+BOMB = "".join(
+    [
+        'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n',
+        *(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)),
+        "stack: demo\nrelease: '1'\nlayers: {base: {from: *a9}}\n",
+    ]
+)
+
+
+def _worst_kinds(directory: Path) -> dict[str, tuple[list[str], dict[str, str], list[str]]]:
+    """name -> (hepstack arguments, environment, what the error must say) of the issue's worst inputs."""
+    os.mkfifo(directory / "fifo.yaml")
+    (directory / "bomb.yaml").write_text(BOMB)
+    sites = directory / "sites"
+    sites.mkdir()
+    os.mkfifo(sites / "pipe.yaml")
+    (sites / "bomb.yaml").write_text(BOMB.replace("stack: demo", "name: bomb"))
+    fifo, bomb = str(directory / "fifo.yaml"), str(directory / "bomb.yaml")
+    not_regular = ": (file): not a regular file"
+    return {
+        "build /dev/zero": (["build", "/dev/zero", "--dry-run"], {}, [f"/dev/zero{not_regular}"]),
+        "build FIFO": (["build", fifo, "--dry-run"], {}, [f"fifo.yaml{not_regular} (a FIFO)"]),
+        "build alias bomb": (["build", bomb, "--dry-run"], {}, ["bomb.yaml:5: a4[1]: the document holds"]),
+        "sites FIFO + bomb": (
+            ["sites"],
+            {"HEPSTACK_SITES_PATH": str(sites)},
+            [f"pipe.yaml{not_regular} (a FIFO)", "bomb.yaml:5: a4[1]: the document holds"],
+        ),
+        "bench FIFO": (["bench", fifo], {}, [f"fifo.yaml{not_regular} (a FIFO)"]),
+    }
+
+
+def test_cli_worst_kinds(tmp_path: Path) -> None:
+    """The real CLI: exit 2, `error:` naming the file (and line), no traceback, in bounds."""
+    for name, (arguments, env, expected) in _worst_kinds(tmp_path).items():
+        code, stderr, seconds, peak = _cli(tmp_path, *arguments, env=env)
+        print(f"cli: hepstack {name}: exit {code} in {seconds:.2f} s, peak RSS {peak / 2**20:.0f} MiB")
+        assert code == 2, (name, stderr)
+        assert stderr.startswith("error: ") and "Traceback" not in stderr, (name, stderr)
+        assert all(fragment in stderr for fragment in expected), (name, stderr)
+        assert seconds < SECONDS and peak < MEMORY, (name, seconds, peak)
