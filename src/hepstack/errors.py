@@ -60,9 +60,9 @@ class LocatedErrors(HepstackError):
     """All problems found in one or more input files, reported together, each with file:line.
 
     The one aggregate for every file hepstack reads (``SpecErrors``, ``SiteErrors`` and ``StudyErrors``
-    are this class). ``subject`` names what was read: ``the stack spec`` -> "the stack spec has 2
-    problems"; ``plural=True`` for several files ("the site files have ..."); ``note`` is added in
-    parentheses.
+    are this class). ``subject`` names what was read: ``the stack spec`` (the default, what
+    ``SpecErrors(errors)`` always said) -> "the stack spec has 2 problems"; ``plural=True`` for several
+    files ("the site files have ..."); ``note`` is added in parentheses.
 
     >>> raise LocatedErrors([error], subject="the pipeline definition")  # doctest: +SKIP
     """
@@ -71,7 +71,7 @@ class LocatedErrors(HepstackError):
         self,
         errors: Sequence[SpecError],
         *,
-        subject: str = "the input file",
+        subject: str = "the stack spec",
         plural: bool = False,
         note: str | None = None,
     ) -> None:

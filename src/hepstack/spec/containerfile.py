@@ -145,7 +145,11 @@ def _checked_sources(instruction: Instruction, context: Path) -> list[str]:
         relative = written.lstrip("/") or "."  # an absolute source is relative to the context (Docker)
         matches = _expand(relative, context) if any(c in relative for c in "*?[") else [relative]
         if not matches:
-            raise ContainerfileProblem(f"{instruction.name} source {written!r} matches no file", line)
+            raise ContainerfileProblem(
+                f"{instruction.name} source {written!r} matches no file",
+                line,
+                hint=f"wildcards match files in the build context {context}",
+            )
         for match in matches:
             try:
                 checked_path(context, match, expect="file or directory")
@@ -175,6 +179,7 @@ def _copy_arguments(instruction: Instruction) -> list[str] | None:
         raise ContainerfileProblem(
             f'{instruction.name} in JSON form must be a list of strings: ["src", "dst"]',
             instruction.first_line,
+            hint='quote every path: COPY ["app.py", "/opt/app.py"]',
         )
     return words
 

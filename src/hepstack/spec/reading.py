@@ -18,7 +18,7 @@ MiB = 2**20
 @dataclass(frozen=True)
 class Limits:
     """How much one input file may hold. The defaults are far above any real spec, site or study file
-    (the example stack spec is 4 kB, 300 nodes, depth 5) and keep the worst input under a second."""
+    (the example stack spec: 4 kB, 276 nodes, 4 levels deep) and keep the worst input under a second."""
 
     max_bytes: int = 1 * MiB  # the file itself
     max_depth: int = 50  # nested mappings and lists

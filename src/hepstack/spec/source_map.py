@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hepstack.errors import SpecError
+from hepstack.errors import LocatedErrors, SpecError
 from hepstack.spec.reading import DEFAULT_LIMITS, FileProblem, Limits, line_and_column, read_text
 
 KeyPath = tuple[str | int, ...]
@@ -117,12 +117,14 @@ def file_error(file: str, problem: FileProblem) -> SpecError:
 
 
 def load_yaml(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, SourceMap]:
-    """Read and parse ``path`` into plain data and a :class:`SourceMap`; raises :class:`SpecError`."""
+    """Read and parse ``path`` into plain data and a :class:`SourceMap`; raises
+    :class:`~hepstack.errors.LocatedErrors` with the one problem. (Most callers want
+    :func:`~hepstack.spec.validation.load_document`, which validates too.)"""
     shown = str(path)
     try:
         return parse_yaml(read_text(path, limits), shown, limits)
     except FileProblem as problem:
-        raise file_error(shown, problem) from None
+        raise LocatedErrors([file_error(shown, problem)]) from None
 
 
 def parse_yaml(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, SourceMap]:

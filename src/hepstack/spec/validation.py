@@ -11,9 +11,10 @@ read from the model itself.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,8 +70,8 @@ def load_document(
     """
     try:
         data, source = load_yaml(path, limits)
-    except SpecError as problem:
-        raise LocatedErrors([problem], subject=subject) from None
+    except LocatedErrors as exc:
+        raise LocatedErrors(exc.errors, subject=subject) from None
     if not isinstance(data, dict):
         keys = ", ".join(required_field_names(model))
         not_a_mapping = source.error(
@@ -90,11 +91,16 @@ def located_errors(
     exc: ValidationError,
     data: object,
     source: SourceMap,
-    model: type[BaseModel],
+    model: type[BaseModel] | Callable[[Location], type[BaseModel]],
     hints: Mapping[str, str] | None = None,
 ) -> list[SpecError]:
-    """One :class:`SpecError` per pydantic error of validating ``data`` as ``model``."""
+    """One :class:`SpecError` per pydantic error of validating ``data`` as ``model``. The keys valid at
+    each place (for did-you-mean) come from ``model``'s fields, or from ``model(location)`` when a
+    function is given (as before :func:`model_at` read them from the model)."""
     hints = {**TYPE_HINTS, **(hints or {})}
+    models: Callable[[Location], type[BaseModel]] = (
+        functools.partial(model_at, model) if isinstance(model, type) else model
+    )
     items = exc.errors(include_url=False, include_context=False, include_input=False)
     misspelt = _misspelt_required(items)
     errors = []
@@ -105,7 +111,7 @@ def located_errors(
             continue  # the unknown key's did-you-mean already says it
         if kind == "extra_forbidden":
             key = str(location[-1])
-            known = field_names(model_at(model, location[:-1]))
+            known = field_names(models(location[:-1]))
             hint = did_you_mean(key, known) + f"keys here: {', '.join(known)}"
             errors.append(source.error(location, "unknown key", value=key, hint=hint))
             continue
