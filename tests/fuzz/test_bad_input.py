@@ -12,13 +12,11 @@ from __future__ import annotations
 import collections
 import json
 import os
-import resource
 import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from tests.conftest import HEPSTACK
 from tests.fuzz.generate import Case, generate
 
 WORKER = Path(__file__).with_name("worker.py")
+MEASURE = Path(__file__).with_name("measure.py")
 INPUTS = int(os.environ.get("FUZZ_INPUTS", "2000"))
 SEED = int(os.environ.get("FUZZ_SEED", "11"))
 SECONDS = 10.0  # per input (the issue's bound)
@@ -191,30 +190,16 @@ def test_generated_inputs(scratch: Path) -> None:
 
 def _cli(scratch: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, float, int]:
     """Exit code, stderr, seconds and peak RSS (bytes) of one ``hepstack`` run, killed after 20 s and
-    under 2 GiB of address space, so that a regression cannot take the machine with it."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
-
-    started = time.monotonic()
-    with (scratch / "stderr").open("wb") as stderr:
-        child = subprocess.Popen(
-            [HEPSTACK, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env={**os.environ, **(env or {})},
-            preexec_fn=limit,
-        )
-    timer = threading.Timer(20, child.kill)
-    timer.start()
-    try:
-        _, status, usage = os.wait4(child.pid, 0)  # wait4: the child's own peak RSS
-    finally:
-        timer.cancel()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - started
-    return child.returncode, (scratch / "stderr").read_text(errors="replace"), seconds, usage.ru_maxrss * 1024
+    under 2 GiB of address space (tests/fuzz/measure.py), so that a regression cannot take the machine."""
+    measured = subprocess.run(
+        [sys.executable, str(MEASURE), "20", HEPSTACK, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
+    result = json.loads(measured.stdout)
+    return result["exit"], measured.stderr, result["seconds"], result["peak_rss"]
 
 
 BOMB = "".join(
