@@ -348,3 +348,34 @@ def test_study_counts_are_range_checked(tmp_path: Path) -> None:
 def test_study_file_that_is_a_fifo(tmp_path: Path) -> None:
     with pytest.raises(LocatedErrors, match=r"study.yaml: \(file\): not a regular file \(a FIFO\)"):
         load_study(_fifo(tmp_path / "study.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1", 1),
+        ("-12", -12),
+        ("012", 12),
+        ("1_000", 1000),
+        ("0x1f", 31),
+        ("0o17", 15),
+        ("0b101", 5),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("null", None),
+        ("yes", "yes"),
+        ("_1", "_1"),
+        ("2024-01-01", "2024-01-01"),
+        ("1.0.0", "1.0.0"),
+        ("'1'", "1"),
+    ],
+)
+def test_plain_scalars_resolve_as_ruamel_resolved_them_for_yaml_1_2(text: str, value: object) -> None:
+    from hepstack.spec.source_map import parse_yaml
+
+    data, _source = parse_yaml(f"key: {text}\n", "test.yaml")
+    assert data == {"key": value} and type(data["key"]) is type(value)

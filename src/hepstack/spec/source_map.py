@@ -21,7 +21,6 @@ files were written against (``1_000``, ``0b101``, ``0o17``; a date stays a strin
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,36 +29,20 @@ from typing import Any
 
 from hepstack.errors import LocatedErrors, SpecError
 from hepstack.spec.reading import DEFAULT_LIMITS, FileProblem, Limits, line_and_column, read_text
+from hepstack.spec.scalars import CORE, construct, resolve_plain
 
 KeyPath = tuple[str | int, ...]
 
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")} | {"!"}
-_COLLECTION_TAGS = {f"{_CORE}map", f"{_CORE}seq", "!"}
-_TRUE = {"true", "True", "TRUE"}
+_SCALAR_TAGS = {f"{CORE}{name}" for name in ("str", "int", "float", "bool", "null")} | {"!"}
+_COLLECTION_TAGS = {f"{CORE}map", f"{CORE}seq", "!"}
 _LONGEST_KEY_SHOWN = 80
-_LONGEST_NUMBER = 40  # characters; 2**63 has 19 digits, a float's exponent makes up the rest
 _BAD_CHARACTER = re.compile("[\0\ud800-\udfff]")
 # YAML's printable characters (1.2.2 section 5.1) are allowed in the text, and only those.
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Plain scalars: the core schema (1.2.2 section 10.3.2) as ruamel.yaml resolves it for YAML 1.2.
-_PLAIN_TAGS = [
-    ("bool", re.compile(r"true|True|TRUE|false|False|FALSE")),
-    (
-        "float",
-        re.compile(
-            r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
-            r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-        ),
-    ),
-    ("int", re.compile(r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+")),
-    ("merge", re.compile(r"<<")),
-    ("null", re.compile(r"~|null|Null|NULL|")),
-]
 
 
 def _shown_tag(tag: str) -> str:
-    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+    return "!!" + tag.removeprefix(CORE) if tag.startswith(CORE) else tag
 
 
 _TAG_HINT = "hepstack files hold plain strings, numbers, booleans, lists and mappings: remove the tag"
@@ -347,20 +330,12 @@ class _Composer:
         if event.tag is not None and event.tag not in _SCALAR_TAGS:
             raise FileProblem(f"the YAML tag {_shown_tag(event.tag)} is not allowed", line, hint=_TAG_HINT)
         if event.tag is not None:
-            tag = f"{_CORE}str" if event.tag == "!" else event.tag
+            tag = f"{CORE}str" if event.tag == "!" else event.tag
         elif event.implicit[0]:
             tag = resolve_plain(text)
         else:
             return text  # quoted
-        return _construct(tag, text, line, implicit=event.tag is None)
-
-
-def resolve_plain(text: str) -> str:
-    """The core-schema tag of a plain (unquoted, untagged) scalar: ``1`` int, ``~`` null, ``a`` str."""
-    for name, pattern in _PLAIN_TAGS:
-        if pattern.fullmatch(text):
-            return _CORE + name
-    return _CORE + "str"
+        return construct(tag, text, line, implicit=event.tag is None)
 
 
 def _merged_mappings(value: Any, line: int) -> list[dict[Any, Any]]:
@@ -368,53 +343,3 @@ def _merged_mappings(value: Any, line: int) -> list[dict[Any, Any]]:
     if not values or not all(isinstance(item, dict) for item in values):
         raise FileProblem("'<<' merges mappings", line, hint="write <<: *anchor or <<: [*first, *second]")
     return values
-
-
-def _construct(tag: str, text: str, line: int, *, implicit: bool) -> Any:
-    """The value of a scalar of core-schema ``tag``; numbers must fit 64 bits and be finite. A plain
-    scalar that only looks like a number (``_``, ``0x_``) is a string."""
-    name = tag.removeprefix(_CORE)
-    if name == "null":
-        return None
-    if name == "bool":
-        if text not in _TRUE and text not in {"false", "False", "FALSE"}:
-            raise FileProblem(f"{text!r} is not a boolean", line, hint="write true or false")
-        return text in _TRUE
-    if name not in {"int", "float"}:
-        return text  # str, and plain scalars the core schema leaves alone (dates, '=')
-    digits = text.replace("_", "")
-    if len(digits) > _LONGEST_NUMBER:
-        raise FileProblem(
-            f"a number of {len(digits)} characters is out of range",
-            line,
-            hint='numbers must fit 64 bits; quote the value to make it a string, e.g. "123..."',
-        )
-    try:
-        number: int | float = _int(digits) if name == "int" else _float(digits)
-    except ValueError:
-        if implicit:
-            return text
-        raise FileProblem(f"{text!r} is not a valid {name}", line) from None
-    if isinstance(number, int) and not -(2**63) <= number < 2**63:
-        raise FileProblem(f"{text} is outside the 64-bit range", line, hint="use a smaller number")
-    if isinstance(number, float) and not math.isfinite(number):
-        raise FileProblem(f"{text} is not a finite number", line, hint="write a finite number")
-    return number
-
-
-def _int(digits: str) -> int:
-    sign = -1 if digits.startswith("-") else 1
-    body = digits.lstrip("+-")
-    for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
-        if body.startswith(prefix):
-            return sign * int(body[2:], base)
-    return sign * int(body, 10)
-
-
-def _float(digits: str) -> float:
-    lowered = digits.lower()
-    if lowered.lstrip("+-") == ".inf":
-        return -math.inf if lowered.startswith("-") else math.inf
-    if lowered == ".nan":
-        return math.nan
-    return float(digits)
