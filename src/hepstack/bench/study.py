@@ -23,18 +23,19 @@ Errors name the file, line and key (like stack specs) and are all reported toget
 
 from __future__ import annotations
 
-import difflib
+import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hepstack.bench.stats import CONFIDENCE
-from hepstack.errors import HepstackError, SpecError
+from hepstack.errors import HepstackError, LocatedErrors, SpecError, did_you_mean
 from hepstack.names import ENV_NAME
-from hepstack.spec.source_map import SourceMap, load_yaml
-from hepstack.spec.validation import located_errors
+from hepstack.spec.paths import PathProblem, checked_path
+from hepstack.spec.source_map import SourceMap
+from hepstack.spec.validation import load_document
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: What a workload's command may contain; ``{{`` and ``}}`` are literal braces.
@@ -46,6 +47,9 @@ PLACEHOLDERS = {
     "timing_db": "where the TimeTracker database must be written ({output}/<timing_db>)",
 }
 
+# Range checks: a study beyond these is a typo that would run for years, not a measurement.
+MAX_EVENTS = 10**9
+MAX_RUNS = 1000
 LITERAL_BRACES = "write {{ and }} for braces the command itself needs, e.g. raw_r{{run:06d}}.ldf"
 
 
@@ -59,7 +63,7 @@ class Workload(BaseModel):
     inputs: str | None = None  # a directory, relative to the study file
     timing_db: str = "timing.db"  # relative to the run's output directory
     outputs: list[str] = Field(default_factory=list)  # globs in the output directory, compared across arms
-    events: int | None = Field(default=None, ge=1)  # overrides the study's `events`
+    events: int | None = Field(default=None, ge=1, le=MAX_EVENTS)  # overrides the study's `events`
 
     @field_validator("command")
     @classmethod
@@ -109,8 +113,7 @@ class Arm(BaseModel):
         from hepstack.runtimes import RUNTIMES
 
         if value not in RUNTIMES:
-            close = difflib.get_close_matches(value, list(RUNTIMES), n=1)
-            mean = f"did you mean '{close[0]}'? " if close else ""
+            mean = did_you_mean(value, list(RUNTIMES))
             raise ValueError(f"unknown runtime; {mean}known runtimes: {', '.join(RUNTIMES)}")
         return value
 
@@ -132,12 +135,12 @@ class StudySpec(BaseModel):
     description: str | None = None
     image: str
     engine: str | None = None  # the engine holding `image` (default: from the catalog, else podman)
-    events: int = Field(ge=1)
-    repetitions: int = Field(default=5, ge=1)
-    warmup: int = Field(default=1, ge=0)  # runs per arm and workload before measuring, discarded
+    events: int = Field(ge=1, le=MAX_EVENTS)
+    repetitions: int = Field(default=5, ge=1, le=MAX_RUNS)
+    warmup: int = Field(default=1, ge=0, le=MAX_RUNS)  # runs per arm and workload before measuring, discarded
     seed: int = 1
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)  # of every interval in the report
-    start_latency_runs: int = Field(default=3, ge=0)  # `true` through each arm, for its start latency
+    start_latency_runs: int = Field(default=3, ge=0, le=MAX_RUNS)  # `true` through each arm: start latency
     baseline: str | None = None  # default: the arm named native
     workloads: list[Workload] = Field(min_length=1)
     arms: list[Arm] = Field(min_length=1)
@@ -162,54 +165,46 @@ class Study:
         return None if workload.inputs is None else (self.path.parent / workload.inputs).resolve()
 
 
-class StudyErrors(HepstackError):
-    """All problems found in one study file."""
-
-    def __init__(self, errors: list[SpecError]) -> None:
-        self.errors = errors
-        count = len(errors)
-        hints = [f"{e.key_path}: {e.hint}" for e in errors if e.hint]
-        super().__init__(
-            f"the study file has {count} problem{'s' if count != 1 else ''}:\n  "
-            + "\n  ".join(str(e) for e in errors),
-            hint="\n  ".join(hints) or None,
-        )
+#: The name callers catch; the one aggregate of located errors.
+StudyErrors = LocatedErrors
+SUBJECT = "the study file"
 
 
 def load_study(path: Path) -> Study:
     """Read and validate ``path``; :class:`StudyErrors` lists every problem with file:line and key."""
-    if not path.is_file():
+    if not os.path.lexists(path):  # (False, not an exception, for a name too long to look up)
         raise HepstackError(
             f"study file {path} does not exist", hint="e.g. hepstack bench examples/lat/studies/l1.yaml"
         )
-    from hepstack.errors import SpecErrors
-
-    try:
-        data, source = load_yaml(path)
-    except SpecErrors as exc:
-        raise StudyErrors(exc.errors) from None
-    if not isinstance(data, dict):
-        raise StudyErrors(
-            [source.error((), "a study file is a mapping with keys study, image, workloads, arms")]
-        )
-    try:
-        spec = StudySpec.model_validate(data)
-    except ValidationError as exc:
-        raise StudyErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
+    spec, source = load_document(path, StudySpec, subject=SUBJECT, hints=_HINTS)
     study = Study(spec, path.absolute())
-    problems = _check_names(spec, source) + [
-        source.error(
-            ("workloads", index, "inputs"),
-            "not a directory",
-            value=workload.inputs,
-            hint=f"inputs are relative to {path.parent}; create the directory or fix the path",
-        )
-        for index, workload in enumerate(spec.workloads)
-        if (directory := study.inputs_dir(workload)) is not None and not directory.is_dir()
-    ]
+    problems = _check_names(spec, source) + _check_inputs(spec, path.parent, source)
     if problems:
-        raise StudyErrors(problems)
+        raise StudyErrors(problems, subject=SUBJECT)
     return study
+
+
+def _check_inputs(spec: StudySpec, directory: Path, source: SourceMap) -> list[SpecError]:
+    """Each workload's inputs: a directory (anywhere: it is bound read-only, not copied)."""
+    problems: list[SpecError] = []
+    for index, workload in enumerate(spec.workloads):
+        if workload.inputs is None:
+            continue
+        try:
+            checked_path(directory, workload.inputs, expect="directory", copied=False)
+        except PathProblem as problem:
+            missing = problem.reason in {"missing", "kind"}
+            problems.append(
+                source.error(
+                    ("workloads", index, "inputs"),
+                    "not a directory" if missing else f"inputs {problem.message}",
+                    value=workload.inputs,
+                    hint=f"inputs are relative to {directory}; create the directory or fix the path"
+                    if missing
+                    else problem.hint,
+                )
+            )
+    return problems
 
 
 def _check_names(spec: StudySpec, source: SourceMap) -> list[SpecError]:
@@ -241,23 +236,6 @@ def _check_names(spec: StudySpec, source: SourceMap) -> list[SpecError]:
 
 
 _HINTS = {
-    "list_type": "write a YAML list: [a, b] or one '- item' per line",
-    "dict_type": "write a mapping: one 'KEY: value' per line",
     "string_type": 'write a string; quote values YAML would read as numbers, e.g. "10"',
-    "int_type": "write a whole number",
-    "int_parsing": "write a whole number",
-    "model_type": "write a mapping of keys",
-    "missing": "add this key",
-    "too_short": "add at least one entry",
-    "greater_than_equal": "use a larger number",
     "string_pattern_mismatch": "use letters, digits, '.', '_' and '-'",
 }
-
-
-def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
-    names = [part for part in location if isinstance(part, str)]
-    if names[:1] == ["workloads"]:
-        return Workload
-    if names[:1] == ["arms"]:
-        return Arm
-    return StudySpec

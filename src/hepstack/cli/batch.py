@@ -149,6 +149,7 @@ def logs(job: Annotated[str, typer.Argument(help="JOB or JOB.TASK (task 1..N).")
 def sites() -> None:
     """The site profiles: shipped ones and your own (HEPSTACK_SITES_PATH or ~/.config/hepstack/sites)."""
     from rich.table import Table
+    from rich.text import Text
 
     from hepstack.sites import load_sites, user_site_dirs
 
@@ -156,12 +157,11 @@ def sites() -> None:
     for name, site in sorted(load_sites().items()):
         profile = site.profile
         runtime = profile.runtime + (f" ({profile.runtime_tool})" if profile.runtime_tool else "")
-        table.add_row(
-            name, profile.scheduler, runtime, ", ".join(profile.binds), profile.description, site.source
-        )
+        cells = [name, profile.scheduler, runtime, ", ".join(profile.binds), profile.description, site.source]
+        table.add_row(*(Text(cell) for cell in cells))  # text from the site files, never rich markup
     console = make_console()
     console.print(table)
-    console.print(f"your own sites: {', '.join(str(d) for d in user_site_dirs())}")
+    console.print(f"your own sites: {', '.join(str(d) for d in user_site_dirs())}", markup=False)
 
 
 def _job_json(record: JobRecord, statuses: list[TaskStatus]) -> dict[str, object]:

@@ -46,7 +46,7 @@ def build(
     builder = Builder(stack, chosen, Context.from_environment())
     if dry_run:
         plan = builder.plan(layers or None, no_cache=no_cache)
-        _print_plan(console, stack, plan, show=show)
+        print_plan(console, stack, plan, show=show)
         return
 
     status = console.status("planning")
@@ -72,21 +72,25 @@ def build(
     _print_result(console, stack, result, chosen.name)
 
 
-def _print_plan(console: Console, stack: Stack, plan: list[PlannedLayer], *, show: bool) -> None:
+def print_plan(console: Console, stack: Stack, plan: list[PlannedLayer], *, show: bool) -> None:
+    """The dry run's table (and with ``show`` each Containerfile). Values from the spec are shown as
+    text, never read as rich markup: an image named ``x[/]`` must print, not raise."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("layer", "parent", "key", "status", title=f"plan for {stack.name} {stack.spec.release}")
+    title = Text(f"plan for {stack.name} {stack.spec.release}")
+    table = Table("layer", "parent", "key", "status", title=title)
     for layer in plan:
         table.add_row(
-            layer.name,
-            layer.parent_layer or layer.parent_ref,
+            Text(layer.name),
+            Text(layer.parent_layer or layer.parent_ref),
             layer.short_key,
             "cached" if layer.status == "cached" else "would build",
         )
     console.print(table)
     if show:
         for layer in plan:
-            console.rule(f"{layer.name} ({layer.short_key})")
+            console.rule(Text(f"{layer.name} ({layer.short_key})"))
             console.print(layer.containerfile, markup=False, end="", soft_wrap=True)
 
 

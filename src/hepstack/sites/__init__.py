@@ -17,16 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hepstack.batch.spec import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
-from hepstack.errors import HepstackError, SpecError, SpecErrors
+from hepstack.errors import LocatedErrors, SpecError
 from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
 from hepstack.quoting import argument, check_text, reject
 from hepstack.runtimes import Bind
 from hepstack.runtimes.base import check_container_path
-from hepstack.spec.source_map import load_yaml
-from hepstack.spec.validation import checked, located_errors
+from hepstack.spec.validation import checked, load_document
 
 # Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
 # hepstack.batch.spec for resources), so a site file and the command line are held to the same rules.
@@ -99,18 +98,10 @@ class Site:
 _HINTS = {
     "missing": "add this key (see the shipped sites in hepstack/sites/*.yaml)",
     "string_type": "write a string; quote values YAML reads as numbers or booleans",
-    "list_type": "write a YAML list: [a, b] or one '- item' per line",
-    "dict_type": "write a mapping: one 'KEY: value' per line",
     "string_pattern_mismatch": f"use {NAME_RULE}",
-    "int_type": "write a whole number",
     "greater_than_equal": "write a number of at least 1",
     "less_than_equal": f"write a number of at most {MAX_CPUS:,}",
 }
-_MODELS: dict[str, type[BaseModel]] = {"": SiteProfile, "resources": SiteResources}
-
-
-def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
-    return _MODELS.get(str(location[0]) if location else "", SiteProfile)
 
 
 def user_site_dirs(environment: Mapping[str, str] | None = None) -> list[Path]:
@@ -129,49 +120,45 @@ def shipped_site_files() -> list[Path]:
 
 
 def load_site_file(path: Path) -> SiteProfile:
-    data, source = load_yaml(path)
-    if not isinstance(data, dict):
-        raise SpecErrors(
-            [source.error((), "a site file is a mapping of keys", hint="start with `name: mysite`")]
-        )
-    try:
-        return SiteProfile.model_validate(data)
-    except ValidationError as exc:
-        raise SpecErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
+    """One site file, validated; raises :class:`LocatedErrors` with file:line of each problem."""
+    profile, _source = load_document(path, SiteProfile, subject="the site file", hints=_HINTS)
+    return profile
 
 
 def load_sites(environment: Mapping[str, str] | None = None) -> dict[str, Site]:
     """Shipped sites, then the user's (which win on equal names). Every file is checked; all problems
     of all files are reported together, so a broken user file never half-loads."""
     files = [*shipped_site_files()]
-    for directory in user_site_dirs(environment):
-        if directory.is_dir():
-            files += sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    sites: dict[str, Site] = {}
     problems: list[SpecError] = []
+    for directory in user_site_dirs(environment):
+        try:
+            if directory.is_dir():
+                files += sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+        except OSError as exc:  # a name too long, a loop: the directory cannot be listed
+            problems.append(
+                SpecError(
+                    f"cannot list the site directory: {exc.strerror}",
+                    file=str(directory),
+                    line=None,
+                    key_path="(file)",
+                    hint="check HEPSTACK_SITES_PATH",
+                )
+            )
+    sites: dict[str, Site] = {}
     for path in files:
         try:
             profile = load_site_file(path)
-        except SpecErrors as exc:
+        except LocatedErrors as exc:
             problems += exc.errors
             continue
         sites[profile.name] = Site(profile, str(path))
     if problems:
-        raise SiteErrors(problems)
+        raise SiteErrors(problems, subject="the site files", plural=True, note="nothing was submitted")
     return sites
 
 
-class SiteErrors(HepstackError):
-    def __init__(self, errors: list[SpecError]) -> None:
-        self.errors = errors
-        lines = "\n  ".join(str(e) for e in errors)
-        hints = "\n  ".join(f"{e.key_path}: {e.hint}" for e in errors if e.hint)
-        count = len(errors)
-        super().__init__(
-            f"the site files have {count} problem{'s' if count != 1 else ''} "
-            f"(nothing was submitted):\n  {lines}",
-            hint=hints or "fix the site file(s) named above",
-        )
+#: The name callers catch; the one aggregate of located errors.
+SiteErrors = LocatedErrors
 
 
 def get_site(name: str, environment: Mapping[str, str] | None = None) -> Site:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from hepstack.spec.paths import PathProblem, checked_path
+from hepstack.spec.reading import DEFAULT_LIMITS, FileProblem, Limits, read_text
 
 # The instructions of the Dockerfile reference (docs.docker.com/reference/dockerfile) that podman and
 # docker both accept.
@@ -33,11 +37,12 @@ INSTRUCTIONS = frozenset(
 
 
 class ContainerfileProblem(ValueError):
-    """A Containerfile that does not parse; ``line`` is 1-based within that file."""
+    """A Containerfile that does not parse or reads what it may not; ``line`` is 1-based within it."""
 
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, hint: str | None = None) -> None:
         super().__init__(message)
         self.line = line
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class Containerfile:
     path: Path
     text: str
     instructions: tuple[Instruction, ...]
+    sources: tuple[str, ...] = ()  # what COPY/ADD read, relative to the context, checked, globs expanded
+
+    @property
+    def context(self) -> Path:
+        """The build context: the Containerfile's directory."""
+        return self.path.parent
 
     def rewired(self, parent_ref: str) -> str:
         """The text with the base of the final stage's lineage replaced by ``parent_ref``.
@@ -71,24 +82,20 @@ class Containerfile:
         return "\n".join(replaced) + "\n"
 
     def copy_sources(self) -> list[str]:
-        """Build-context paths that COPY/ADD read (not ``--from=`` stage copies, not URLs)."""
-        sources: list[str] = []
-        for instruction in self.instructions:
-            if instruction.name not in {"COPY", "ADD"}:
-                continue
-            words = instruction.value.split()
-            if any(w.startswith("--from") for w in words):
-                continue
-            args = [w for w in words if not w.startswith("--")]
-            sources.extend(a for a in args[:-1] if "://" not in a)
-        return sources
+        """Build-context paths that COPY/ADD read (not ``--from=`` stage copies, not URLs), relative to
+        the context, inside it and existing (checked by :func:`parse_containerfile`)."""
+        return list(self.sources)
 
 
-def parse_containerfile(path: Path) -> Containerfile:
-    """Parse ``path``; raise :class:`ContainerfileProblem` for unknown instructions or a missing FROM."""
+def parse_containerfile(path: Path, limits: Limits = DEFAULT_LIMITS) -> Containerfile:
+    """Read and parse ``path`` and check what its COPY/ADD instructions read (inside its directory, the
+    build context, regular files and directories only). Raises :class:`ContainerfileProblem`."""
     from dockerfile_parse import DockerfileParser
 
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path, limits)
+    except FileProblem as problem:
+        raise ContainerfileProblem(problem.message, problem.line, problem.hint) from None
     parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
     instructions: list[Instruction] = []
     for item in parser.structure:
@@ -97,16 +104,92 @@ def parse_containerfile(path: Path) -> Containerfile:
         if name == "COMMENT":
             continue
         if name not in INSTRUCTIONS:
-            raise ContainerfileProblem(f"unknown instruction {item['instruction']!r}", first)
+            raise ContainerfileProblem(f"unknown instruction {item['instruction']!r}", first, _REFERENCE)
         instructions.append(Instruction(name, str(item["value"]), first, last))
     first_real = next((i for i in instructions if i.name != "ARG"), None)
     if first_real is None or first_real.name != "FROM":
         line = first_real.first_line if first_real else None
-        raise ContainerfileProblem("the first instruction (after ARG) must be FROM", line)
+        raise ContainerfileProblem("the first instruction (after ARG) must be FROM", line, _REFERENCE)
     for instruction in instructions:
-        if instruction.name == "FROM" and not instruction.value.strip():
-            raise ContainerfileProblem("FROM without an image", instruction.first_line)
-    return Containerfile(path, text, tuple(instructions))
+        image = [word for word in instruction.value.split() if not word.startswith("--")]
+        if instruction.name == "FROM" and not image:
+            raise ContainerfileProblem("FROM without an image", instruction.first_line, _REFERENCE)
+    sources: list[str] = []
+    for instruction in instructions:
+        if instruction.name in {"COPY", "ADD"}:
+            sources += _checked_sources(instruction, path.parent)
+    return Containerfile(path, text, tuple(instructions), tuple(dict.fromkeys(sources)))
+
+
+_REFERENCE = "fix the Containerfile; known instructions are FROM, RUN, COPY, ENV, ... (Dockerfile reference)"
+
+
+def _checked_sources(instruction: Instruction, context: Path) -> list[str]:
+    """The context-relative files one COPY/ADD reads; globs expanded, every path checked."""
+    line = instruction.first_line
+    arguments = _copy_arguments(instruction)
+    if arguments is None:
+        return []  # --from=STAGE: copies from another stage, not from the context
+    if len(arguments) < 2:
+        raise ContainerfileProblem(f"{instruction.name} needs a source and a destination", line, _REFERENCE)
+    found: list[str] = []
+    for written in arguments[:-1]:
+        if "://" in written or written.startswith(("git@", "<<")):
+            continue  # a URL (ADD) or a here-document: nothing from the context
+        if "$" in written:
+            raise ContainerfileProblem(
+                f"{instruction.name} source {written!r} uses a variable",
+                line,
+                hint="write the path itself: hepstack must know which files a layer reads (its key)",
+            )
+        relative = written.lstrip("/") or "."  # an absolute source is relative to the context (Docker)
+        matches = _expand(relative, context) if any(c in relative for c in "*?[") else [relative]
+        if not matches:
+            raise ContainerfileProblem(
+                f"{instruction.name} source {written!r} matches no file",
+                line,
+                hint=f"wildcards match files in the build context {context}",
+            )
+        for match in matches:
+            try:
+                checked_path(context, match, expect="file or directory")
+            except PathProblem as problem:
+                raise ContainerfileProblem(
+                    f"{instruction.name} source {written!r} {problem.message}", line, problem.hint
+                ) from None
+            found.append(match)
+    return found
+
+
+def _copy_arguments(instruction: Instruction) -> list[str] | None:
+    """Sources and destination of a COPY/ADD, shell or JSON form; None for a copy from a stage."""
+    rest = instruction.value.strip()
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        if flag.startswith("--from"):
+            return None
+        rest = rest.lstrip()
+    if not rest.startswith("["):
+        return rest.split()
+    try:
+        words = json.loads(rest)
+    except ValueError:
+        words = None
+    if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+        raise ContainerfileProblem(
+            f'{instruction.name} in JSON form must be a list of strings: ["src", "dst"]',
+            instruction.first_line,
+            hint='quote every path: COPY ["app.py", "/opt/app.py"]',
+        )
+    return words
+
+
+def _expand(pattern: str, context: Path) -> list[str]:
+    """Context-relative matches of a COPY wildcard (``*`` matches dot files too, as in Docker)."""
+    import glob
+
+    # Path.glob has no include_hidden (3.11); glob.glob's root_dir keeps the matches context-relative
+    return sorted(glob.glob(pattern, root_dir=context, include_hidden=True))  # noqa: PTH207
 
 
 def _lineage_root(stages: list[Instruction]) -> Instruction:

@@ -27,8 +27,11 @@ from hepstack.names import (
 from hepstack.quoting import argument, check_text, containerfile_line, mount_option_value, reject
 from hepstack.spec.validation import checked
 
+MAX_NAME = 63  # stack and layer names are in every image reference and argv: short
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
+MAX_LAYERS = 256  # an image can stack ~127 (overlayfs); a stack of more layers is a generated mistake
+MAX_SIZE = 10**15  # 1 PB: far above any image, and exact in the float arithmetic below
 _UNITS = {
     "b": 1,
     "kb": 10**3,
@@ -43,14 +46,20 @@ _UNITS = {
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes in a size such as ``1GB``, ``500 MiB`` or a plain integer of bytes."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE.match(text)
-    if not match:
+    """Bytes in a size such as ``1GB``, ``500 MiB`` or a plain integer of bytes (1 B to 1 PB)."""
+    if isinstance(text, bool):
         raise ValueError(f"not a size: {text!r}; write e.g. 1GB, 750MB or 2GiB")
-    number, unit = match.groups()
-    return int(float(number) * _UNITS[(unit or "b").lower()])
+    if isinstance(text, int):
+        size = text
+    else:
+        match = _SIZE.match(text) if len(text) <= 40 else None  # longer is out of range anyway
+        if not match:
+            raise ValueError(f"not a size: {text[:40]!r}; write e.g. 1GB, 750MB or 2GiB")
+        number, unit = match.groups()
+        size = int(float(number) * _UNITS[(unit or "b").lower()])
+    if not 1 <= size <= MAX_SIZE:
+        raise ValueError(f"size {text!r} is out of range: write 1 byte to 1PB")
+    return size
 
 
 # --- field checks: what each value may hold to reach its Containerfile line unchanged ---------------
@@ -167,10 +176,11 @@ class SizeBudget(_Strict):
     layer: str | int = "1GB"
     image: str | int = "1GB"
 
-    @field_validator("layer", "image")
+    @field_validator("layer", "image", mode="before")
     @classmethod
-    def _is_size(cls, value: str | int) -> str | int:
-        parse_size(value)
+    def _is_size(cls, value: object) -> object:
+        if isinstance(value, (str, int)):  # others fail the type check; true/false would pass it as 1/0
+            parse_size(value)
         return value
 
     @property
@@ -273,21 +283,25 @@ class StackSpec(_Strict):
     'bookworm'
     """
 
-    stack: str = Field(pattern=NAME_PATTERN, description="stack name, the image repository prefix")
+    stack: str = Field(
+        pattern=NAME_PATTERN, max_length=MAX_NAME, description="stack name, the image repository prefix"
+    )
     release: str = Field(pattern=TAG_PATTERN, description="release tag")
     description: str | None = None
     source: OneLine | None = Field(
         None, description="where the spec lives (URL); org.opencontainers.image.source"
     )
     size_budget: SizeBudget = Field(default_factory=SizeBudget)
-    layers: dict[str, Layer] = Field(min_length=1)
+    layers: dict[str, Layer] = Field(min_length=1, max_length=MAX_LAYERS)
 
     @field_validator("layers")
     @classmethod
     def _layer_names(cls, value: dict[str, Layer]) -> dict[str, Layer]:
         for name in value:
-            if not NAME.match(name):
-                raise ValueError(f"layer name {name!r} must be {NAME_RULE}")
+            if not NAME.match(name) or len(name) > MAX_NAME:
+                raise ValueError(
+                    f"layer name {name[:80]!r} must be {NAME_RULE}, {MAX_NAME} characters at most"
+                )
         return value
 
     def budget_for(self, layer: str) -> SizeBudget:

@@ -6,18 +6,16 @@ hint; nothing is built until the spec is clean.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hepstack.errors import HepstackError, SpecError, SpecErrors
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from hepstack.errors import HepstackError, LocatedErrors, SpecError, did_you_mean
 from hepstack.spec.containerfile import Containerfile, ContainerfileProblem, parse_containerfile
-from hepstack.spec.models import Bootstrap, Layer, SizeBudget, StackSpec
-from hepstack.spec.source_map import SourceMap, format_key_path, load_yaml
-from hepstack.spec.validation import did_you_mean, located_errors
+from hepstack.spec.models import Layer, StackSpec
+from hepstack.spec.paths import Expect, PathProblem, checked_path
+from hepstack.spec.source_map import SourceMap, format_key_path
+from hepstack.spec.validation import load_document
 
 
 @dataclass(frozen=True)
@@ -69,17 +67,23 @@ class Stack:
         if selected:
             self.check_names(selected)
             wanted = {ancestor for name in selected for ancestor in self.chain(name)}
+        names = [name for name in self.spec.layers if name in wanted]
+        position = {name: index for index, name in enumerate(names)}
+        children: dict[str, list[str]] = {}
+        ready: list[int] = []
+        for name in names:
+            parent = self.parent(name)
+            if parent is None:
+                ready.append(position[name])
+            else:
+                children.setdefault(parent, []).append(name)
+        heapq.heapify(ready)
         done: list[str] = []
-        placed: set[str] = set()
-        pending = [n for n in self.spec.layers if n in wanted]
-        while pending:
-            for name in pending:
-                parent = self.parent(name)
-                if parent is None or parent in placed:
-                    done.append(name)
-                    placed.add(name)
-                    pending.remove(name)
-                    break
+        while ready:  # always the first layer in spec order whose parent is placed
+            name = names[heapq.heappop(ready)]
+            done.append(name)
+            for child in children.get(name, []):
+                heapq.heappush(ready, position[child])
         return done
 
     def descendants(self, name: str) -> set[str]:
@@ -96,50 +100,39 @@ class Stack:
 
 
 def load_stack(path: Path) -> Stack:
-    """Load and validate the whole spec at ``path``; raise :class:`SpecErrors` listing every problem."""
-    data, source = load_yaml(path)
-    if not isinstance(data, dict):
-        raise SpecErrors(
-            [
-                source.error(
-                    (),
-                    "a stack spec is a mapping with keys stack, release, layers",
-                    value=type(data).__name__,
-                    hint="see `hepstack schema`",
-                )
-            ]
-        )
-    from pydantic import ValidationError
-
-    try:
-        spec = StackSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecErrors(located_errors(exc, data, source, _model_at, _HINTS)) from None
+    """Load and validate the whole spec at ``path``; raise :class:`LocatedErrors` listing every problem."""
+    spec, source = load_document(path, StackSpec, subject=SUBJECT, hints=_HINTS)
     problems = _check_graph(spec, source) + _check_files(spec, path.parent, source)
     containerfiles: dict[str, Containerfile] = {}
     for name, layer in spec.layers.items():
-        if layer.containerfile is None:
-            continue
-        file = path.parent / layer.containerfile
-        if not file.is_file():
-            continue  # reported by _check_files
-        try:
-            containerfiles[name] = parse_containerfile(file)
-        except ContainerfileProblem as exc:
-            where = f"{file}:{exc.line}" if exc.line else str(file)
-            problems.append(
-                source.error(
-                    ("layers", name, "containerfile"),
-                    f"{where}: {exc}",
-                    value=layer.containerfile,
-                    hint="fix the Containerfile; known instructions are FROM, RUN, "
-                    "COPY, ENV, ... (Dockerfile reference)",
-                )
-            )
+        if layer.containerfile is not None:
+            location = ("layers", name, "containerfile")
+            found = _load_containerfile(path.parent, layer.containerfile, location, source)
+            if isinstance(found, SpecError):
+                problems.append(found)
+            else:
+                containerfiles[name] = found
     if problems:
-        raise SpecErrors(problems)
+        raise LocatedErrors(problems, subject=SUBJECT)
     return Stack(spec, path, containerfiles)
 
+
+def _load_containerfile(
+    directory: Path, text: str, location: tuple[str | int, ...], source: SourceMap
+) -> Containerfile | SpecError:
+    try:
+        checked_path(directory, text, expect="file")
+    except PathProblem as problem:
+        return source.error(location, f"containerfile {problem.message}", value=text, hint=problem.hint)
+    file = directory / text  # as written: its name is in the rendered header, its directory the context
+    try:
+        return parse_containerfile(file)
+    except ContainerfileProblem as exc:
+        where = f"{file}:{exc.line}" if exc.line else str(file)
+        return source.error(location, f"{where}: {exc}", value=text, hint=exc.hint)
+
+
+SUBJECT = "the stack spec"
 
 # --- pydantic errors -> located, hinted spec errors ----------------------------------------------------
 
@@ -147,20 +140,6 @@ _HINTS = {
     "missing": "add this key (see `hepstack schema`)",
     "model_type": "write a mapping of keys (see `hepstack schema`)",
 }
-
-
-def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
-    """The model whose keys are valid at ``location`` (a mapping inside the spec)."""
-    tail = [part for part in location if isinstance(part, str)]
-    if not tail:
-        return StackSpec
-    if tail[-1] == "bootstrap":
-        return Bootstrap
-    if tail[-1] == "size_budget":
-        return SizeBudget
-    if tail[0] == "layers" and len(location) == 2:
-        return Layer
-    return StackSpec
 
 
 # --- whole-spec checks ---------------------------------------------------------------------------------
@@ -182,27 +161,28 @@ def _check_graph(spec: StackSpec, source: SourceMap) -> list[SpecError]:
                 "image reference such as docker.io/library/debian:bookworm",
             )
         )
-    # Cycles: follow parents from each layer; a revisit of the starting layer is a cycle.
-    reported: set[frozenset[str]] = set()
+    # Cycles: each layer has at most one parent, so follow parents from each layer not yet cleared; a
+    # layer met again on the same walk closes a cycle. Every layer is walked once: O(layers).
+    cleared: set[str] = set()
     for start in names:
-        path = [start]
-        while (parent := spec.layers[path[-1]].from_) in spec.layers:
-            assert parent is not None
-            if parent in path:
-                cycle = [*path[path.index(parent) :], parent]
-                members = frozenset(cycle)
-                if members not in reported:
-                    reported.add(members)
-                    problems.append(
-                        source.error(
-                            ("layers", cycle[0], "from"),
-                            "layers form a cycle: " + " -> ".join(cycle[::-1]),
-                            value=spec.layers[cycle[0]].from_,
-                            hint="a layer's parents must lead to a bootstrap or an external image",
-                        )
-                    )
-                break
-            path.append(parent)
+        walk: dict[str, int] = {}
+        current: str | None = start
+        while current is not None and current not in cleared and current not in walk:
+            walk[current] = len(walk)
+            parent = spec.layers[current].from_
+            current = parent if parent in spec.layers else None
+        if current is not None and current in walk:
+            members = list(walk)[walk[current] :]
+            cycle = [*members, current]
+            problems.append(
+                source.error(
+                    ("layers", cycle[0], "from"),
+                    "layers form a cycle: " + " -> ".join(cycle[::-1]),
+                    value=spec.layers[cycle[0]].from_,
+                    hint="a layer's parents must lead to a bootstrap or an external image",
+                )
+            )
+        cleared.update(walk)
     return problems
 
 
@@ -211,41 +191,27 @@ def _looks_like_image_ref(text: str) -> bool:
 
 
 def _check_files(spec: StackSpec, directory: Path, source: SourceMap) -> list[SpecError]:
+    """Every path the layers read (but Containerfiles, checked as they are loaded): inside the spec's
+    directory, regular files, or directories of them where a directory may be copied."""
     problems: list[SpecError] = []
 
-    def need(path_text: str, location: tuple[str | int, ...], what: str, directory_ok: bool = True) -> None:
-        candidate = (directory / path_text).resolve()
-        inside = candidate == directory.resolve() or directory.resolve() in candidate.parents
-        if not inside:
-            problems.append(
-                source.error(
-                    location,
-                    f"{what} must be inside the spec's directory {directory}",
-                    value=path_text,
-                    hint="move the file next to the spec",
-                )
-            )
-        elif not candidate.exists() or (not directory_ok and not candidate.is_file()):
-            problems.append(
-                source.error(
-                    location,
-                    f"{what} not found: {candidate}",
-                    value=path_text,
-                    hint=f"paths are relative to {directory}",
-                )
-            )
+    def need(text: str, location: tuple[str | int, ...], what: str, expect: Expect) -> None:
+        try:
+            checked_path(directory, text, expect=expect)
+        except PathProblem as problem:
+            message = f"{what} {problem.message}"
+            problems.append(source.error(location, message, value=text, hint=problem.hint))
 
     for name, layer in spec.layers.items():
         for copy_source in layer.copy_:
-            need(copy_source, ("layers", name, "copy", copy_source), "copy source")
-        if layer.profile:
-            need(layer.profile, ("layers", name, "profile"), "profile script", directory_ok=False)
-        if layer.containerfile:
-            need(layer.containerfile, ("layers", name, "containerfile"), "containerfile", directory_ok=False)
+            need(copy_source, ("layers", name, "copy", copy_source), "copy source", "file or directory")
+        if layer.profile is not None:
+            need(layer.profile, ("layers", name, "profile"), "profile script", "file")
         for index, requirement in enumerate(layer.pip):
             local = local_pip_path(requirement)
             if local is not None:
-                need(local, ("layers", name, "pip", index), "pip path")
+                expect: Expect = "file" if requirement.startswith("-r") else "file or directory"
+                need(local, ("layers", name, "pip", index), "pip path", expect)
     return problems
 
 
