@@ -18,10 +18,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hepstack.errors import SpecError, SpecErrors
-from hepstack.pipeline.model import NAME_PATTERN, Dependency, Node, PipelineSpec, Step, model_at
+from hepstack.errors import LocatedErrors, SpecError
+from hepstack.pipeline.model import NAME_PATTERN, Dependency, Node, PipelineSpec, Step
 from hepstack.pipeline.template import references, unknown_references, whole_reference
-from hepstack.spec.source_map import SourceMap, load_yaml
+from hepstack.spec.reading import FileProblem, read_text
+from hepstack.spec.source_map import SourceMap, file_error, parse_yaml
 from hepstack.spec.validation import did_you_mean, located_errors
 
 # Set by the orchestrator for every instance; a pipeline may use them but not declare them.
@@ -103,49 +104,43 @@ class Pipeline:
         return sorted({step.spec.image for step in self.steps.values() if step.spec.image})
 
 
-class PipelineErrors(SpecErrors):
-    """Every problem of one pipeline file, located."""
-
-    def __init__(self, errors: list[SpecError]) -> None:
-        super().__init__(errors)
-        count = len(self.errors)
-        self.message = self.message.replace(
-            f"the stack spec has {count} problem", f"the pipeline file has {count} problem", 1
-        )
-        self.args = (self.message,)
+SUBJECT = "the pipeline file"
 
 
 def load_pipeline(path: Path) -> Pipeline:
-    """Parse and check ``path``; :class:`PipelineErrors` lists every problem, located."""
+    """Read, parse and check ``path``; :class:`LocatedErrors` lists every problem, located."""
     try:
-        data, source = load_yaml(path)
-    except SpecErrors as exc:
-        raise PipelineErrors(exc.errors) from None
+        text = read_text(path)
+    except FileProblem as problem:
+        raise LocatedErrors([file_error(str(path), problem)], subject=SUBJECT) from None
+    return compile_text(text, str(path.resolve()), shown=str(path))
+
+
+def compile_text(
+    text: str, path: str, *, shown: str | None = None, check_environment: bool = True
+) -> Pipeline:
+    """A pipeline from its text. ``check_environment`` also checks sites, schedulers and runtimes against
+    this host; a definition recorded in the state DB is compiled again without (it was checked when it
+    was recorded, and a site removed since must not stop its streams from being reported)."""
+    shown = shown or path
+    try:
+        data, source = parse_yaml(text, shown)
+    except FileProblem as problem:
+        raise LocatedErrors([file_error(shown, problem)], subject=SUBJECT) from None
     if not isinstance(data, dict):
-        raise SpecErrors(
-            [source.error((), "a pipeline file is a mapping", hint="start with `pipeline: NAME`")]
-        )
+        error = source.error((), "a pipeline file is a mapping", hint="start with `pipeline: NAME`")
+        raise LocatedErrors([error], subject=SUBJECT)
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecErrors(located_errors(exc, data, source, model_at, _HINTS)) from None
-    text = path.read_text(encoding="utf-8")
-    pipeline = Pipeline(spec=spec, source_text=text, path=str(path.resolve()))
-    errors = _compile(pipeline, source)
+        raise LocatedErrors(
+            located_errors(exc, data, source, PipelineSpec, _HINTS), subject=SUBJECT
+        ) from None
+    pipeline = Pipeline(spec=spec, source_text=text, path=path)
+    errors = _compile(pipeline, source, check_environment)
     if errors:
-        raise PipelineErrors(list({str(error): error for error in errors}.values()))
-    return pipeline
-
-
-def pipeline_from_text(text: str, path: str) -> Pipeline:
-    """A pipeline recorded in the state DB, compiled again (it was checked when it was recorded)."""
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        pipeline = load_pipeline(Path(handle.name))
-    pipeline.path = path
+        unique = list({str(error): error for error in errors}.values())
+        raise LocatedErrors(unique, subject=SUBJECT)
     return pipeline
 
 
@@ -167,7 +162,7 @@ def _ancestors(node: str) -> list[str]:
     return [""] + [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _compile(pipeline: Pipeline, source: SourceMap) -> list[SpecError]:
+def _compile(pipeline: Pipeline, source: SourceMap, check_environment: bool) -> list[SpecError]:
     errors: list[SpecError] = []
     locations: dict[str, tuple[str | int, ...]] = {}
     for node_path, node, location in _walk(pipeline.spec, "", ()):
@@ -230,7 +225,8 @@ def _compile(pipeline: Pipeline, source: SourceMap) -> list[SpecError]:
     errors += _check_cycles(pipeline, source, locations)
     for compiled in pipeline.steps.values():
         errors += _check_variables(pipeline, compiled, source, locations[compiled.path])
-        errors += _check_step(pipeline, compiled, source, locations[compiled.path])
+        if check_environment:
+            errors += _check_step(pipeline, compiled, source, locations[compiled.path])
     errors += _check_variable_patterns(pipeline, source)
     return errors
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hepstack.pipeline import db
-from hepstack.pipeline.definition import CompiledStep, Pipeline, pipeline_from_text
+from hepstack.pipeline.definition import CompiledStep, Pipeline, compile_text
 
 FINAL_STATES = frozenset({"SUCCESS", "FAILED", "TERMINATED", "CANCELED", "SKIPPED", "UNKNOWN"})
 ACTIVE_STATES = frozenset({"SUBMITTED", "RUNNING"})
@@ -107,7 +107,7 @@ class DefinitionCache:
                     db.definitions.c.id == definition_id
                 )
             ).one()
-            self._compiled[definition_id] = pipeline_from_text(row.text, row.path)
+            self._compiled[definition_id] = compile_text(row.text, row.path, check_environment=False)
         return self._compiled[definition_id]
 
 

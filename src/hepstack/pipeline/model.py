@@ -192,35 +192,3 @@ class PipelineSpec(Node):
     version: int = Field(ge=1)
     defaults: Defaults = Field(default_factory=Defaults)
     sites: dict[str, SiteLimit] = Field(default_factory=dict)
-
-
-# For did-you-mean on unknown keys: the model whose keys are valid at each kind of location.
-MAPPING_FIELDS: dict[str, type[BaseModel]] = {
-    "steps": Step,
-    "subpipelines": Node,
-    "variables": VariableSpec,
-    "sites": SiteLimit,
-}
-MODEL_FIELDS: dict[str, type[BaseModel]] = {
-    "defaults": Defaults,
-    "resources": Resources,
-    "retry": RetryPolicy,
-    "needs": Dependency,
-}
-
-
-def model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
-    """The model that holds the keys at ``location`` (e.g. ``steps.digi.retry`` -> RetryPolicy)."""
-    model: type[BaseModel] = PipelineSpec
-    parts = list(location)
-    while parts:
-        part = parts.pop(0)
-        if part in MAPPING_FIELDS:
-            model = MAPPING_FIELDS[str(part)]
-            if parts:
-                parts.pop(0)  # the name of the step, sub-pipeline, variable or site
-        elif part in MODEL_FIELDS:
-            model = MODEL_FIELDS[str(part)]
-            if part == "needs" and parts and isinstance(parts[0], int):
-                parts.pop(0)
-    return model

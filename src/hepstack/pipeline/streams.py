@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from hepstack.errors import HepstackError, SpecError
+from hepstack.errors import HepstackError, LocatedErrors, SpecError
 from hepstack.pipeline import db
 from hepstack.pipeline.definition import Pipeline
 from hepstack.pipeline.images import PinnedImage, pins_to_json
@@ -131,13 +131,14 @@ def create_stream(
         )
     values, problems = stream_variables(pipeline, "", given, {}, "--var")
     if problems:
-        from hepstack.pipeline.definition import PipelineErrors
+        from hepstack.pipeline.definition import SUBJECT
 
-        raise PipelineErrors(
+        raise LocatedErrors(
             [
                 SpecError(problem, file=pipeline.path, line=None, key_path="variables", hint=_VARIABLE_HINT)
                 for problem in problems
-            ]
+            ],
+            subject=SUBJECT,
         )
     with database.write() as connection:
         definition_id = record_definition(connection, pipeline)
