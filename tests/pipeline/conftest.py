@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,79 @@ def hepstack_pipeline(
             f"pipeline {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+# --- the real farms: fixtures shared by test_l1_farm.py and test_production.py ------------------------
+
+from tests.integration.conftest import (  # noqa: E402, F401 - fixtures, used by name
+    image_archive,
+    release_ref,
+    rootless_image,
+    shared_tmp,
+    test_user,
+    user_env,
+)
+
+
+@pytest.fixture(scope="session")
+def farm_sites(shared_tmp: Path) -> Path:
+    from tests.pipeline.farm import write_sites
+
+    return write_sites(shared_tmp / "farm-sites")
+
+
+@pytest.fixture(scope="session")
+def delivery(shared_tmp: Path) -> Path:
+    """A delivery of 2 runs x 3 chunks (lat-delivery), readable by every user."""
+    from tests.pipeline.farm import CHUNK_EVENTS, NATIVE_BIN
+
+    path = shared_tmp / "d001"
+    subprocess.run(
+        [str(NATIVE_BIN / "lat-delivery"), str(path), "--chunk-events", CHUNK_EVENTS, "--seed", "17"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["chmod", "-R", "a+rX", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def native_l1(delivery: Path, shared_tmp: Path) -> dict[str, str]:
+    """The same delivery processed natively, step by step, by the example's host driver (the reference)."""
+    from tests.pipeline.farm import NATIVE_BIN, products
+
+    out = shared_tmp / "native-l1"
+    subprocess.run(
+        [str(NATIVE_BIN / "lat-l1"), "delivery", str(delivery), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["chmod", "-R", "a+rX", str(out)], check=True)
+    sums = products(out)
+    # per run: 3 digi, 4 crumbs x (recon, merit), 3 chunks x (recon, merit, FT1), 3 run merges
+    assert len(sums) == 2 * (3 + 4 * 2 + 3 * 3 + 3), sorted(sums)
+    return sums
+
+
+@pytest.fixture(scope="session")
+def user_slim_images(
+    test_user: Any, example_images: dict[str, str], shared_tmp: Path, user_env: dict[str, str]
+) -> dict[str, str]:
+    """The slim step images (and the release) in the test user's rootless store, also as :latest."""
+    layers = ("digi", "recon", "ft1", "release")
+    archive = shared_tmp / "slim-images.tar"
+    references = [example_images[layer] for layer in layers]
+    subprocess.run(
+        ["podman", "save", "-m", "--output", str(archive), *references], check=True, capture_output=True
+    )
+    archive.chmod(0o644)
+    assignments = [f"{k}={v}" for k, v in user_env.items()]
+    as_user = ["runuser", "-u", test_user.pw_name, "--", "env", *assignments]
+    subprocess.run([*as_user, "podman", "load", "--input", str(archive)], check=True, capture_output=True)
+    for layer, reference in zip(layers, references, strict=True):
+        subprocess.run(
+            [*as_user, "podman", "tag", reference, f"localhost/lat/{layer}:latest"],
+            check=True,
+            capture_output=True,
+        )
+    return dict(zip(layers, references, strict=True))

@@ -14,7 +14,7 @@ from tests.integration.conftest import shared_tmp, test_user  # noqa: F401 - fix
 
 
 @pytest.fixture
-def public(shared_tmp: Path, request: pytest.FixtureRequest) -> Path:  # noqa: F811
+def public(shared_tmp: Path, request: pytest.FixtureRequest) -> Path:
     """A directory every user may create files in, sticky like /tmp: where shared caches end up."""
     path = shared_tmp / f"public-{request.node.name}"
     path.mkdir()

@@ -14,7 +14,7 @@ from tests.integration.conftest import shared_tmp, test_user  # noqa: F401 - fix
 
 
 @pytest.fixture
-def user_dir(shared_tmp: Path, test_user: pwd.struct_passwd) -> Path:  # noqa: F811
+def user_dir(shared_tmp: Path, test_user: pwd.struct_passwd) -> Path:
     """An empty directory of this test, owned by the test user (a job's working directory)."""
     path = shared_tmp / uuid.uuid4().hex[:12]
     path.mkdir()
