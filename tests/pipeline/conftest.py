@@ -80,20 +80,47 @@ def delivery(shared_tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def native_l1(delivery: Path, shared_tmp: Path) -> dict[str, str]:
-    """The same delivery processed natively, step by step, by the example's host driver (the reference)."""
+def small_delivery(shared_tmp: Path) -> Path:
+    """1 run x 2 chunks (1 and 2 crumbs): the production-condition tests' delivery (a short suite)."""
+    from tests.pipeline.farm import NATIVE_BIN
+
+    path = shared_tmp / "d002"
+    subprocess.run(
+        [str(NATIVE_BIN / "lat-delivery"), str(path), "--chunk-events", "1500,3200", "--seed", "18"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["chmod", "-R", "a+rX", str(path)], check=True)
+    return path
+
+
+def _native_reference(delivery: Path, out: Path) -> dict[str, str]:
+    """``delivery`` processed natively, step by step, by the example's host driver: sha256 by product."""
     from tests.pipeline.farm import NATIVE_BIN, products
 
-    out = shared_tmp / "native-l1"
     subprocess.run(
         [str(NATIVE_BIN / "lat-l1"), "delivery", str(delivery), "--out", str(out)],
         check=True,
         capture_output=True,
     )
     subprocess.run(["chmod", "-R", "a+rX", str(out)], check=True)
-    sums = products(out)
+    return products(out)
+
+
+@pytest.fixture(scope="session")
+def native_l1(delivery: Path, shared_tmp: Path) -> dict[str, str]:
+    """The reference for ``delivery``."""
+    sums = _native_reference(delivery, shared_tmp / "native-l1")
     # per run: 3 digi, 4 crumbs x (recon, merit), 3 chunks x (recon, merit, FT1), 3 run merges
     assert len(sums) == 2 * (3 + 4 * 2 + 3 * 3 + 3), sorted(sums)
+    return sums
+
+
+@pytest.fixture(scope="session")
+def small_native_l1(small_delivery: Path, shared_tmp: Path) -> dict[str, str]:
+    """The reference for ``small_delivery``."""
+    sums = _native_reference(small_delivery, shared_tmp / "native-l1-small")
+    assert len(sums) == 2 + 3 * 2 + 2 * 3 + 3, sorted(sums)
     return sums
 
 

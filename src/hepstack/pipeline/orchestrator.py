@@ -68,6 +68,7 @@ class Orchestrator:
     sites: jobs.SiteCache = field(default_factory=jobs.SiteCache)
     _last_poll: float = 0.0
     _unreachable: set[str] = field(default_factory=set)
+    _missing_since: dict[int, float] = field(default_factory=dict)  # see poll.observe
 
     def run(self) -> int:
         """Drive the pipelines until every stream of theirs is final (or one pass with ``once``)."""
@@ -366,7 +367,7 @@ class Orchestrator:
         with self.database.read() as connection:
             tasks = _active_tasks(connection, active)
         try:
-            observations = observe(tasks)
+            observations = observe(tasks, self._missing_since)
         except SchedulerUnreachable as exc:
             if exc.message not in self._unreachable:
                 self.say(f"warning: {exc.message}; the jobs keep their last known state")

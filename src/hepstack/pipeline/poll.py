@@ -10,6 +10,7 @@ is never SUCCESS without its own exit code 0.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +108,16 @@ def user_queues(schedulers: Iterable[str]) -> dict[str, dict[str, QueuedJob]]:
     return queues
 
 
-def observe(tasks: list[ActiveTask]) -> list[Observation]:
-    """What changed for ``tasks`` (unchanged ones give no observation)."""
+ACCOUNTING_GRACE = 20.0  # seconds a scheduler's accounting may lag behind its queue (slurmdbd: ~1 s)
+
+
+def observe(tasks: list[ActiveTask], missing_since: dict[int, float] | None = None) -> list[Observation]:
+    """What changed for ``tasks`` (unchanged ones give no observation).
+
+    ``missing_since`` (instance id -> when it was first seen gone from the queue without an exit code and
+    without an accounting record) lets accounting catch up before such a task is called UNKNOWN; the
+    caller keeps it from one poll to the next."""
+    missing_since = {} if missing_since is None else missing_since
     queues = user_queues(task.scheduler for task in tasks)
     accounting: dict[tuple[str, str], dict[int, QueueEntry]] = {}
     observations = []
@@ -129,8 +138,20 @@ def observe(tasks: list[ActiveTask]) -> list[Observation]:
                 observations.append(Observation(task.instance_id, "EXITED", code, None, host, started, ended))
                 continue
         known = _accounting(task, accounting)
+        if known is None and code is None and _has_accounting(task):
+            first = missing_since.setdefault(task.instance_id, time.time())
+            if time.time() - first < ACCOUNTING_GRACE:
+                continue  # its accounting record may be on its way: ask again at the next poll
+        missing_since.pop(task.instance_id, None)
         observations.append(_ended_without_word(task, code, ended, known, host, started))
     return observations
+
+
+def _has_accounting(task: ActiveTask) -> bool:
+    return (
+        task.native_id is not None
+        and get_scheduler(task.scheduler).accounting_argv(task.native_id) is not None
+    )
 
 
 def _queued(jobs: dict[str, QueuedJob], task: ActiveTask) -> QueueEntry | None:
