@@ -51,7 +51,7 @@ def isolation_options(runtime: Runtime) -> str:
         return f"(no command line here: {str(exc).splitlines()[0]})"
     words = []
     for word in argv[1:]:
-        if word in (image, f"docker:{image}", f"docker://{image}", f"--image=docker:{image}", "/bin/sh"):
+        if word in (image, f"docker:{image}", f"docker://{image}", "/bin/sh"):
             break
         words.append(word)
     return " ".join(words) or "-"

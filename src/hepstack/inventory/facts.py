@@ -156,21 +156,17 @@ def build_inventory(inventory: InventoryFile, context: Context) -> Inventory:
 
 
 def copying_layers(stack: Any, package: Package) -> list[str]:
-    """Layers whose build reads any of the package's files (a copy source inside one of them, or one
-    of them inside a copy source)."""
+    """Layers whose build copies every one of the package's files (each is a copy source or inside one):
+    the layers that bring the package into an image."""
     from hepstack.build.plan import layer_inputs
 
     wanted = [(stack.directory / file).resolve() for file in package.files]
     found = []
     for name in stack.order():
         inputs = layer_inputs(stack, name)
-        if any(_overlaps(source, file) for source in inputs for file in wanted):
+        if wanted and all(any(file.is_relative_to(source) for source in inputs) for file in wanted):
             found.append(name)
     return found
-
-
-def _overlaps(a: Path, b: Path) -> bool:
-    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
 def build_platform(stack: Any, layers: list[str]) -> str:

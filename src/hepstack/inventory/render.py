@@ -73,18 +73,36 @@ def cells(status: PackageStatus) -> dict[str, str]:
     }
 
 
+TERMINAL_COLUMNS = ("package", "build platform", "running platforms", "upgradable", "container", "VM", "date")
+
+
 def render_table(inventory: Inventory) -> Any:
+    """The terminal's table: the columns that fit; Markdown, HTML and JSON have them all."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
-        *COLUMNS,
+        *TERMINAL_COLUMNS,
         title=f"{inventory.stack} {inventory.release}: package inventory",
         caption="✓ proven (equal) or ran; ✗ different; [eN] evidence lines (hepstack inventory "
         f"--format json); generated {inventory.generated_at:%Y-%m-%d %H:%M UTC}",
         show_lines=True,
     )
     for status in inventory.packages:
-        table.add_row(*cells(status).values())
+        row = cells(status)
+        row["build platform"] = status.build_platform
+        row["container"] = (
+            ", ".join(
+                f"{i.layer} {human_size(i.record.size)}" + ("" if i.up_to_date else " (changed since)")
+                for i in status.container
+                if i.record is not None
+            )
+            or "no image built"
+        )
+        row["running platforms"] = (
+            "\n".join(mark(fact) for fact in status.platforms.values()) or "no evidence yet"
+        )
+        table.add_row(*(Text(row[column]) for column in TERMINAL_COLUMNS))  # values, never rich markup
     return table
 
 
@@ -101,30 +119,33 @@ def render_markdown(inventory: Inventory) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     for status in inventory.packages:
-        row = cells(status)
-        row["running platforms"] = (
-            "<br>".join(_markdown_mark(fact) for fact in status.platforms.values()) or "no evidence yet"
-        )
-        lines.append("| " + " | ".join(_markdown_cell(value) for value in row.values()) + " |")
+        row = {column: _markdown_cell(value) for column, value in cells(status).items()}
+        marks = [_markdown_mark(status.name, fact) for fact in status.platforms.values()]
+        row["running platforms"] = "<br>".join(marks) or "no evidence yet"
+        lines.append("| " + " | ".join(row.values()) + " |")
     lines += ["", "## Evidence", ""]
     for status in inventory.packages:
         for fact in status.runs:
             lines.append(
-                f'- <a id="{_anchor_id(fact)}"></a>**{status.name}**, {fact.platform}, '
-                f"{fact.at:%Y-%m-%d %H:%M} UTC [{fact.evidence}]: {_markdown_cell(fact.what)}"
+                f'- <a id="{_anchor_id(status.name, fact)}"></a>**{_markdown_cell(status.name)}**, '
+                f"{_markdown_cell(fact.platform)}, {fact.at:%Y-%m-%d %H:%M} UTC "
+                f"\\[{_markdown_cell(fact.evidence)}\\]: {_markdown_cell(fact.what)}"
                 + (" (*stale*)" if fact.stale else "")
             )
     return "\n".join(lines) + "\n"
 
 
-def _markdown_mark(fact: RunFact) -> str:
-    return f"{MARKS[fact.verdict]} {fact.platform} ([{fact.evidence}](#{_anchor_id(fact)}))" + (
-        " *stale*" if fact.stale else ""
+def _markdown_mark(package: str, fact: RunFact) -> str:
+    """``✓ podman ([e5](#evidence-e5-podman))``, the platform's own characters escaped."""
+    stale = " *stale*" if fact.stale else ""
+    link = f"[{_markdown_cell(fact.evidence)}](#{_anchor_id(package, fact)})"
+    return f"{MARKS[fact.verdict]} {_markdown_cell(fact.platform)} ({link}){stale}"
+
+
+def _anchor_id(package: str, fact: RunFact) -> str:
+    return "evidence-" + "".join(
+        c if c.isalnum() else "-" for c in f"{package}-{fact.evidence}-{fact.platform}"
     )
-
-
-def _anchor_id(fact: RunFact) -> str:
-    return "evidence-" + "".join(c if c.isalnum() else "-" for c in f"{fact.evidence}-{fact.platform}")
 
 
 def _markdown_cell(value: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask, Response, abort, g, request, session
 from werkzeug.exceptions import HTTPException
@@ -81,9 +80,10 @@ def _guard(app: Flask, settings: Settings, hosts: set[str]) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def error_page(exc: HTTPException) -> Any:
+    def error_page(exc: HTTPException) -> tuple[str, int]:
         from flask import render_template
 
-        return render_template("error.html", code=exc.code, name=exc.name, description=exc.description), (
-            exc.code or 500
+        page = render_template(
+            "error.html", settings=settings, code=exc.code, name=exc.name, description=exc.description
         )
+        return page, exc.code or 500
