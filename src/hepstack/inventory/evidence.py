@@ -67,7 +67,7 @@ def _append(kind: str, data: dict[str, Any], context: Context | None) -> None:
     line = {
         "schema": SCHEMA,
         "kind": kind,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(),  # microseconds: compared with build times (staleness)
         "host": socket.gethostname(),
         "platform": host_platform(),
         **data,
@@ -202,7 +202,7 @@ def mark_outputs(directory: Path, runtime: str, image: str, context: Context) ->
         "image": resolved,
         "host": socket.gethostname(),
         "platform": host_platform(),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(),  # microseconds: compared with build times (staleness)
     }
     text = json.dumps(provenance, indent=1, sort_keys=True) + "\n"
     private.write_atomically(str(directory / PROVENANCE_FILE), text.encode(), 0o644)
