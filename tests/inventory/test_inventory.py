@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hepstack.inventory.evidence import host_platform
 from tests.cli_in_process import run_cli
 from tests.inventory.conftest import Toy
 
@@ -48,7 +48,7 @@ def test_facts_come_from_the_catalog_and_the_recorded_verify(
     assert reco["layers"] == ["app"] and reco["build_platform"] == "Debian bookworm (base)"
     assert [(i["layer"], i["up_to_date"]) for i in reco["images"]] == [("app", True)]
     platforms = reco["platforms"]
-    assert sorted(platforms) == ["native (Debian GNU/Linux 12 (bookworm))", "podman"]
+    assert sorted(platforms) == [f"native ({host_platform()})", "podman"]
     podman = platforms["podman"]
     assert podman["verdict"] == "equal" and not podman["stale"]
     assert podman["image"].startswith("localhost/toy/app:")
@@ -125,7 +125,7 @@ def test_the_evidence_record_is_private(capsys: pytest.CaptureFixture[str], toy:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["verify"]
     assert lines[0]["sides"]["b"]["runtime"] == "podman" and lines[0]["files"] == ["reco_1.dat"]
-    os.chmod(path, 0o622)  # writable by others: never read back
+    path.chmod(0o622)  # writable by others: never read back
     code, _, err = run_cli(capsys, "inventory", str(toy.inventory))
     assert code == 2 and "evidence record" in err
 
@@ -133,9 +133,18 @@ def test_the_evidence_record_is_private(capsys: pytest.CaptureFixture[str], toy:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("stack: stack.yaml\npackages:\n  reco:\n    filez: [pkg/]\n", "inventory.yaml:4: packages.reco.filez: unknown key (got 'filez')"),
-        ("stack: stack.yaml\npackages:\n  reco:\n    files: [nope/]\n", "inventory.yaml:4: packages.reco.files[0]"),
-        ("stack: gone.yaml\npackages:\n  reco: {}\n", "inventory.yaml:1: stack: the stack spec does not exist"),
+        (
+            "stack: stack.yaml\npackages:\n  reco:\n    filez: [pkg/]\n",
+            "inventory.yaml:4: packages.reco.filez: unknown key (got 'filez')",
+        ),
+        (
+            "stack: stack.yaml\npackages:\n  reco:\n    files: [nope/]\n",
+            "inventory.yaml:4: packages.reco.files[0]",
+        ),
+        (
+            "stack: gone.yaml\npackages:\n  reco: {}\n",
+            "inventory.yaml:1: stack: the stack spec does not exist",
+        ),
         (
             "stack: stack.yaml\npackages:\n  reco: {runs_with: [rceo]}\n",
             "packages.reco.runs_with[0]: not another package",
@@ -151,11 +160,15 @@ def test_a_bad_inventory_file_is_located(
 
 
 def test_stamp_refuses_an_unknown_runtime(capsys: pytest.CaptureFixture[str], toy: Toy) -> None:
-    code, _, err = run_cli(capsys, "stamp", str(toy.outputs("x")), "--runtime", "dokcer", "--image", "toy/app")
+    code, _, err = run_cli(
+        capsys, "stamp", str(toy.outputs("x")), "--runtime", "dokcer", "--image", "toy/app"
+    )
     assert code == 2 and "docker" in err and not (toy.root / "x" / "hepstack-provenance.json").exists()
 
 
-def test_bench_evidence_gives_runtime_facts(toy: Toy, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_evidence_gives_runtime_facts(
+    toy: Toy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from hepstack.inventory.evidence import record_bench
 
     toy.build("base")
@@ -176,7 +189,9 @@ def test_bench_evidence_gives_runtime_facts(toy: Toy, tmp_path: Path, capsys: py
     summary = {"baseline": "native", "run_info": {"study": "s1", "mode": "study"}, "arms": {"podman": arm}}
     (study / "summary.json").write_text(json.dumps(summary))
     record_bench(study, toy.context)
-    toy.inventory.write_text(toy.inventory.read_text().replace('dependencies: [numpy]', "workloads: [recojob]"))
+    toy.inventory.write_text(
+        toy.inventory.read_text().replace("dependencies: [numpy]", "workloads: [recojob]")
+    )
     fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman"]
     assert fact["verdict"] == "equal" and "1.010 [0.990, 1.030]" in fact["what"]
     assert fact["link"] == str(study / "report.html")

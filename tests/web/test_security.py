@@ -38,7 +38,9 @@ def test_stream_variable_job_name_and_log_line_are_inert(state: State) -> None:
         "log": _get(client, f"/logs/{state.failed_attempt}"),
     }
     assert all(response.status_code == 200 for response in pages.values())
-    escaped = "&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;"
+    escaped = (
+        "&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;"
+    )
     stream = pages["stream"].get_data(as_text=True)
     assert escaped + "&lt;b&gt;bold&lt;/b&gt;" in stream  # NOTE, the stream variable
     assert "ERROR: " + escaped in stream  # the failed crumb's log, inline on the stream page
@@ -88,7 +90,10 @@ def test_actions_need_the_token_and_refuse_other_sites(state: State) -> None:
     no_csrf = client.post("/login", base_url=ORIGIN, data={"token": TOKEN})
     assert no_csrf.status_code == 403
     cross = client.post(
-        "/login", base_url=ORIGIN, data={"csrf": csrf, "token": TOKEN}, headers={"Origin": "http://evil.example"}
+        "/login",
+        base_url=ORIGIN,
+        data={"csrf": csrf, "token": TOKEN},
+        headers={"Origin": "http://evil.example"},
     )
     assert cross.status_code == 403 and "cross-site" in cross.get_data(as_text=True)
     assert client.post("/login", base_url=ORIGIN, data={"csrf": csrf, "token": TOKEN}).status_code == 303
@@ -154,7 +159,7 @@ def test_the_token_file_is_private(tmp_path: Path) -> None:
     token = load_token(path)
     assert len(token) >= 32 and (path.stat().st_mode & 0o777) == 0o600
     assert load_token(path) == token
-    os.chmod(path, 0o640)
+    path.chmod(0o640)
     with pytest.raises(HepstackError, match="readable by others"):
         load_token(path)
 
