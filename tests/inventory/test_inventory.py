@@ -48,8 +48,8 @@ def test_facts_come_from_the_catalog_and_the_recorded_verify(
     assert reco["layers"] == ["app"] and reco["build_platform"] == "Debian bookworm (base)"
     assert [(i["layer"], i["up_to_date"]) for i in reco["images"]] == [("app", True)]
     platforms = reco["platforms"]
-    assert sorted(platforms) == [f"native ({host_platform()})", "podman"]
-    podman = platforms["podman"]
+    assert sorted(platforms) == [f"native ({host_platform()})", "podman (app)"]  # runtime and image
+    podman = platforms["podman (app)"]
     assert podman["verdict"] == "equal" and not podman["stale"]
     assert podman["image"].startswith("localhost/toy/app:")
     line = document["evidence"][podman["evidence"]]  # every mark cites a recorded line
@@ -86,10 +86,10 @@ def test_a_different_output_is_a_cross(capsys: pytest.CaptureFixture[str], toy: 
     run_cli(capsys, "stamp", str(native), "--runtime", "native", "--image", "toy/app")
     run_cli(capsys, "stamp", str(podman), "--runtime", "podman", "--image", "toy/app")
     assert run_cli(capsys, "verify", str(native / "reco"), str(podman / "reco"))[0] == 1
-    fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman"]
+    fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman (app)"]
     assert fact["verdict"] == "different"
     code, out, _ = run_cli(capsys, "inventory", str(toy.inventory))
-    assert code == 0 and "✗ podman (different) [e1]" in out
+    assert code == 0 and "✗ podman (app): different [e1]" in out
 
 
 def test_markdown_csv_and_html(capsys: pytest.CaptureFixture[str], toy: Toy) -> None:
@@ -106,8 +106,8 @@ def test_markdown_csv_and_html(capsys: pytest.CaptureFixture[str], toy: Toy) -> 
     assert header in markdown
     row = next(line for line in markdown.splitlines() if line.startswith("| reco |"))
     assert row.count(" | ") == 9  # the comment's pipe is escaped, not a new column
-    assert "\\<script\\>" in row and "✓ podman ([e1](#evidence-reco-e1-podman))" in row
-    assert '<a id="evidence-reco-e1-podman"></a>' in markdown
+    assert "\\<script\\>" in row and "✓ podman (app) ([e1](#evidence-reco-e1-podman--app-))" in row
+    assert '<a id="evidence-reco-e1-podman--app-"></a>' in markdown
     code, table, _ = run_cli(capsys, "inventory", str(toy.inventory), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(table)))
     assert rows[0]["comments"].startswith("'=HYPERLINK")  # never a formula in a spreadsheet
@@ -192,6 +192,6 @@ def test_bench_evidence_gives_runtime_facts(
     toy.inventory.write_text(
         toy.inventory.read_text().replace("dependencies: [numpy]", "workloads: [recojob]")
     )
-    fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman"]
+    fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman (app)"]
     assert fact["verdict"] == "equal" and "1.010 [0.990, 1.030]" in fact["what"]
     assert fact["link"] == str(study / "report.html")

@@ -249,7 +249,7 @@ def test_dashboard_in_a_browser_while_a_pipeline_runs(
         )
         _visit(dashboard, driver, page.as_uri(), "inventory-html-file")
         marks = [mark.text for mark in driver.find_elements("css selector", "tr#package-reco a.mark")]
-        assert marks == [f"✓ native ({host_platform()})", "✓ podman"], marks
+        assert marks == [f"✓ native ({host_platform()})", "✓ podman (app)"], marks
     finally:
         driver.quit()
 

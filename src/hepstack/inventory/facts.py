@@ -248,7 +248,7 @@ def _runs(
             layer = _layer(row["image"], row["image_id"], layer_of)
             if layer is not None and layer not in status.carriers:
                 continue
-            facts.append(_pipeline_fact(row, status.last_change))
+            facts.append(_pipeline_fact(row, layer, status.last_change))
     return sorted(facts, key=lambda fact: fact.at, reverse=True)
 
 
@@ -289,8 +289,16 @@ def _verify_facts(
         else:
             what = f"made {data['a']}, the reference of a verify ({compared})"
         stale = _stale(line.at, status.last_change)
-        facts.append(RunFact(platform, verdict, line.at, line.label, what, image, None, stale))
+        facts.append(
+            RunFact(_in_image(platform, layer), verdict, line.at, line.label, what, image, None, stale)
+        )
     return facts
+
+
+def _in_image(platform: str, layer: str | None) -> str:
+    """``podman (release)``: a runtime's platform is also the image it ran (the legacy image is another
+    OS); natively the host's OS is already named."""
+    return f"{platform} ({layer})" if layer and not platform.startswith("native") else platform
 
 
 def side_paths(data: dict[str, Any], side: str) -> list[str]:
@@ -324,11 +332,11 @@ def _pipeline_platform(row: dict[str, Any]) -> str:
     return f"{row['scheduler'] or 'host'} x {row['runtime'] or 'script'}"
 
 
-def _pipeline_fact(row: dict[str, Any], last_change: datetime | None) -> RunFact:
+def _pipeline_fact(row: dict[str, Any], layer: str | None, last_change: datetime | None) -> RunFact:
     at = datetime.fromtimestamp(row["ended_at"] or row["created_at"], UTC)
     address = f"{row['pipeline']}/{row['address']}:{str(row['step']).rsplit('.', 1)[-1]}#{row['execution']}"
     return RunFact(
-        _pipeline_platform(row),
+        _in_image(_pipeline_platform(row), layer),
         "ran",
         at,
         address,
@@ -359,7 +367,7 @@ def _bench_facts(status: PackageStatus, line: Evidence, layer_of: dict[str, str]
                 else "baseline"
             )
             runtime = str(values.get("runtime"))
-            platform = f"native ({line.platform})" if runtime == "native" else runtime
+            platform = f"native ({line.platform})" if runtime == "native" else _in_image(runtime, layer)
             what = (
                 f"bench {data.get('study')}/{workload} arm {arm}: speed {shown} vs {data.get('baseline')}, "
                 f"outputs {'equal' if equal else 'not compared' if equal is None else 'DIFFERENT'}"

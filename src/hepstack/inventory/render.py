@@ -33,8 +33,8 @@ NO_VM = "no VM export recorded"
 
 
 def mark(fact: RunFact) -> str:
-    """``✓ podman (equal) [e5]``; ``… stale`` when the package changed since."""
-    text = f"{MARKS[fact.verdict]} {fact.platform} ({fact.verdict}) [{fact.evidence}]"
+    """``✓ podman (release): equal [e5]``; ``… stale`` when the package changed since."""
+    text = f"{MARKS[fact.verdict]} {fact.platform}: {fact.verdict} [{fact.evidence}]"
     return text + (" stale" if fact.stale else "")
 
 
@@ -84,7 +84,7 @@ def render_table(inventory: Inventory) -> Any:
     table = Table(
         *TERMINAL_COLUMNS,
         title=f"{inventory.stack} {inventory.release}: package inventory",
-        caption="✓ proven (equal) or ran; ✗ different; [eN] evidence lines (hepstack inventory "
+        caption="✓ proven (equal) or ran; ✗ different; \\[eN] evidence lines (hepstack inventory "
         f"--format json); generated {inventory.generated_at:%Y-%m-%d %H:%M UTC}",
         show_lines=True,
     )
@@ -232,8 +232,14 @@ def render_json(inventory: Inventory) -> str:
 
 def render_html(inventory: Inventory) -> str:
     """A self-contained page (inline style, no script) with the table and the evidence."""
-    from hepstack.web.render import standalone_page
+    try:
+        from hepstack.web.render import standalone_page
+    except ImportError as exc:
+        from hepstack.errors import HepstackError
 
+        raise HepstackError(
+            f"--format html needs the dashboard's templates: {exc}", hint="pip install 'hepstack[web]'"
+        ) from None
     return standalone_page(
         "inventory.html", inventory=inventory, cells=cells, mark=mark, image_text=image_text
     )
