@@ -97,4 +97,5 @@ def _compare(reports: list[RuntimeReport], image: str | None, context: Context) 
     console.print(table)
     for row in rows:
         if row.latency_ms is not None or row.speed != "-":
-            console.print(f"{row.name}: latency from {row.latency_from}; speed from {row.speed_from}")
+            line = f"{row.name}: latency from {row.latency_from}; speed from {row.speed_from}"
+            console.print(line, markup=False, soft_wrap=True)
