@@ -21,16 +21,21 @@ Errors name the file, line and key (like stack specs) and are all reported toget
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from hepstack.errors import HepstackError, SpecError
-from hepstack.spec.source_map import SourceMap, load_yaml
-from hepstack.spec.validation import did_you_mean, located_errors
+from hepstack.errors import HepstackError, LocatedErrors, SpecError, did_you_mean
+from hepstack.spec.paths import PathProblem, checked_path
+from hepstack.spec.source_map import SourceMap
+from hepstack.spec.validation import load_document
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SUBJECT = "the inventory file"
+#: The name callers catch; the one aggregate of located errors.
+InventoryErrors = LocatedErrors
 
 
 class Package(BaseModel):
@@ -68,43 +73,19 @@ class InventoryFile:
         return (self.path.parent / self.spec.stack).absolute()
 
 
-class InventoryErrors(HepstackError):
-    """All problems found in one inventory file."""
-
-    def __init__(self, errors: list[SpecError]) -> None:
-        self.errors = errors
-        count = len(errors)
-        hints = [f"{e.key_path}: {e.hint}" for e in errors if e.hint]
-        super().__init__(
-            f"the inventory file has {count} problem{'s' if count != 1 else ''}:\n  "
-            + "\n  ".join(str(e) for e in errors),
-            hint="\n  ".join(hints) or None,
-        )
-
-
 def load_inventory(path: Path) -> InventoryFile:
-    """Read and validate ``path`` (and that its stack spec, files, layers and package names exist)."""
-    if not path.is_file():
+    """Read and validate ``path`` (and that its stack spec, files and package names exist);
+    :class:`InventoryErrors` lists every problem with file:line and key."""
+    if not os.path.lexists(path):
         raise HepstackError(
             f"inventory file {path} does not exist",
             hint="e.g. hepstack inventory examples/lat/inventory.yaml",
         )
-    from hepstack.errors import SpecErrors
-
-    try:
-        data, source = load_yaml(path)
-    except SpecErrors as exc:
-        raise InventoryErrors(exc.errors) from None
-    if not isinstance(data, dict):
-        raise InventoryErrors([source.error((), "an inventory file is a mapping with keys stack, packages")])
-    try:
-        spec = InventorySpec.model_validate(data)
-    except ValidationError as exc:
-        raise InventoryErrors(located_errors(exc, data, source, _model_at)) from None
+    spec, source = load_document(path, InventorySpec, subject=SUBJECT)
     inventory = InventoryFile(spec, path.absolute())
     problems = _check_references(inventory, source)
     if problems:
-        raise InventoryErrors(problems)
+        raise InventoryErrors(problems, subject=SUBJECT)
     return inventory
 
 
@@ -127,13 +108,15 @@ def _check_references(inventory: InventoryFile, source: SourceMap) -> list[SpecE
         if not re.match(NAME, name):
             problems.append(source.error(("packages", name), "bad package name", value=name, hint=_NAME_HINT))
         for index, file in enumerate(package.files):
-            if Path(file).is_absolute() or ".." in Path(file).parts or not (stack_dir / file).exists():
+            try:  # the rules of a stack spec's copy sources: inside its directory, regular files only
+                checked_path(stack_dir, file, expect="file or directory")
+            except PathProblem as problem:
                 problems.append(
                     source.error(
                         ("packages", name, "files", index),
-                        "not a file or directory beside the stack spec",
+                        f"a package's source {problem.message}",
                         value=file,
-                        hint=f"sources are relative to {stack_dir} (no '..')",
+                        hint=problem.hint or f"sources are relative to {stack_dir}",
                     )
                 )
         for index, other in enumerate(package.runs_with):
@@ -147,10 +130,6 @@ def _check_references(inventory: InventoryFile, source: SourceMap) -> list[SpecE
                     )
                 )
     return problems
-
-
-def _model_at(location: tuple[str | int, ...]) -> type[BaseModel]:
-    return Package if location[:1] == ("packages",) and len(location) > 1 else InventorySpec
 
 
 _NAME_HINT = "use letters, digits, '.', '_' and '-', starting with a letter or digit"
