@@ -195,3 +195,38 @@ def test_bench_evidence_gives_runtime_facts(
     fact = _package(_inventory(capsys, toy), "reco")["platforms"]["podman (app)"]
     assert fact["verdict"] == "equal" and "1.010 [0.990, 1.030]" in fact["what"]
     assert fact["link"] == str(study / "report.html")
+
+
+def test_pipeline_outputs_give_facts_at_their_site(
+    capsys: pytest.CaptureFixture[str], toy: Toy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import insert, select
+
+    from hepstack.pipeline import db
+    from tests.web.conftest import make_state
+
+    toy.build("base")
+    toy.build("app")
+    state = make_state(toy.root)
+    monkeypatch.setenv("HEPSTACK_STATE_DB", state.url)
+    with state.database.write() as connection:
+        instance = (
+            connection.execute(
+                select(db.instances.c.id).where(db.instances.c.state == "SUCCESS").order_by(db.instances.c.id)
+            )
+            .scalars()
+            .first()
+        )
+        connection.execute(
+            insert(db.outputs).values(
+                instance_id=instance, name="reco", path=str(toy.root / "out" / "reco_7.dat"), size=10,
+                sha256="0" * 64, created_at=db.now(),
+            )
+        )  # fmt: skip
+    fact = _package(_inventory(capsys, toy), "reco")["platforms"]["site laptop"]
+    assert (
+        fact["verdict"] == "ran"
+        and fact["evidence"].startswith("demo/s1/c")
+        and fact["evidence"].endswith(":work#1")
+    )
+    assert fact["link"] == str(toy.root / "out" / "reco_7.dat") and "on node01" in fact["what"]
