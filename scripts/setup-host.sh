@@ -98,7 +98,7 @@ if [ ! -x "$venv/bin/python" ]; then
     /usr/bin/python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q -e "$here[dev,postgres,mariadb]"
+"$venv/bin/python" -m pip install -q -e "$here[dev,postgres,mariadb,web]"  # web: the dashboard (hepstack serve)
 # An editable install leaves compiling to the first import, which PYTHONDONTWRITEBYTECODE=1 turns into
 # every import: ~1 ms per module on each `hepstack run` (benchmarks/run_overhead.py). Compile once here.
 "$venv/bin/python" -m compileall -q "$here/src" >/dev/null

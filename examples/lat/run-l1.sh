@@ -12,6 +12,7 @@ work=${2:?usage: run-l1.sh RUNTIME WORKDIR [lat-l1 options]}
 shift 2
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+"$hepstack" stamp "$work" --runtime "$runtime" --image "${LAT_IMAGE:-lat/release}" >/dev/null  # for verify's evidence
 if [ "$runtime" = native ]; then
     prefix="$hepstack run --runtime native --env PATH=$native:/usr/local/bin:/usr/bin:/bin --workdir $work lat/release --"
 else

@@ -55,10 +55,12 @@ def _register() -> None:
         build,
         doctor,
         images,
+        inventory,
         pipeline,
         registry,
         run,
         schema,
+        serve,
         verify,
     )
 

@@ -133,6 +133,9 @@ def compare(
 
 def _show(report: BenchReport, per_module: bool, page: Path) -> None:
     from hepstack.bench.report import rich_tables, verdict_lines
+    from hepstack.inventory.evidence import record_bench
+
+    record_bench(page.parent)  # both `bench run` and `bench compare`: the inventory's evidence
 
     console = _console(stderr=False)
     for table in rich_tables(report, per_module):

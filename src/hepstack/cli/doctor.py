@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hepstack.cli import app, make_console
+
+if TYPE_CHECKING:
+    from hepstack.context import Context
+    from hepstack.doctor import RuntimeReport
 
 
 @app.command()
@@ -15,6 +19,15 @@ def doctor(
         str | None, typer.Option(help="Image for start-latency runs (default: newest in the catalog).")
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Runs per runtime for the latency median.")] = 5,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Compare the runtimes: privilege model, whose uid, batch systems, image formats and "
+            "caching, what a site installs, and this host's start latency (measured now, and recorded) "
+            "and speed relative to native from the newest study.",
+        ),
+    ] = False,
 ) -> None:
     """Check engines, runtimes and batch schedulers: which work here, why the others don't, start latency."""
     from rich.table import Table
@@ -28,6 +41,9 @@ def doctor(
     if image is None:
         newest = Catalog(context.catalog_path).list(limit=1)
         image = newest[0].reference if newest else None
+    if compare:
+        _compare(check_runtimes(image, context, repeats), image, context)
+        return
     facts = Table("host", "", show_header=False)
     for name, value in host_facts():
         facts.add_row(name, value)
@@ -53,3 +69,33 @@ def doctor(
         answers = "[green]yes[/]" if scheduler.answers else "[red]no[/]"
         schedulers.add_row(scheduler.name, answers, scheduler.detail)
     console.print(schedulers)
+
+
+def _compare(reports: list[RuntimeReport], image: str | None, context: Context) -> None:
+    """The runtime comparison: one column per runtime, one row per aspect, this host's figures last."""
+    from rich.table import Table
+
+    from hepstack.inventory.compare import ASPECTS, compare_runtimes
+    from hepstack.inventory.evidence import record_latency
+
+    measured = {report.name: report.latency_ms for report in reports if report.latency_ms is not None}
+    if measured:
+        record_latency(measured, image, context)
+    rows = compare_runtimes(context, measured=measured)
+    table = Table("", *(row.name for row in rows), title="runtimes compared (hepstack doctor --compare)")
+    table.add_row("works here", *(("yes" if row.works else "no: " + row.detail) for row in rows))
+    for label, _ in ASPECTS:
+        table.add_row(label, *(row.facts[label] for row in rows))
+    table.add_row("hepstack's options", *(row.isolation for row in rows))
+    table.add_row(
+        "start latency here",
+        *((f"{row.latency_ms:.0f} ms" if row.latency_ms is not None else "-") for row in rows),
+    )
+    table.add_row("speed vs native [95 % CI]", *(row.speed for row in rows))
+    table.add_row("jobs run here", *("; ".join(row.ran_here) or "-" for row in rows), end_section=True)
+    console = make_console()
+    console.print(table)
+    for row in rows:
+        if row.latency_ms is not None or row.speed != "-":
+            line = f"{row.name}: latency from {row.latency_from}; speed from {row.speed_from}"
+            console.print(line, markup=False, soft_wrap=True)

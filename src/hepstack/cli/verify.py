@@ -60,6 +60,7 @@ def verify(
 
     Exit 0 equal, 1 different, 2 an input that cannot be read in full (see docs/verify.md).
     """
+    from hepstack.inventory.evidence import record_verify
     from hepstack.verify import DEFAULT_IGNORED_HEADERS, VerifyOptions, compare_paths
 
     extra_headers = {key.upper() for key in ignore_header or []}
@@ -70,6 +71,7 @@ def verify(
         max_differences=max_differences,
     )
     report = compare_paths(a, b, options)
+    record_verify(report)  # the inventory's evidence (hepstack.inventory.evidence)
     if json_output:
         print(json.dumps(report.to_json_dict(), indent=2))
     else:

@@ -314,3 +314,159 @@ def _upstream(connection: Connection, row: dict[str, Any], definitions: Any) -> 
             ).mappings()
         ]
     return found
+
+
+# --- read-only queries for the inventory and the dashboard (issue 14) ------------------------------------
+
+
+def outputs_with_producers(connection: Connection) -> list[dict[str, Any]]:
+    """Every recorded output of current executions with where and how it was made (site, scheduler,
+    runtime, image, host, when): the pipeline evidence of the inventory."""
+    o, i, s = db.outputs, db.instances, db.streams
+    query = (
+        select(
+            o.c.path,
+            o.c.name,
+            o.c.sha256,
+            o.c.created_at,
+            i.c.step,
+            i.c.execution,
+            i.c.image,
+            i.c.image_id,
+            i.c.site,
+            i.c.scheduler,
+            i.c.runtime,
+            i.c.host,
+            i.c.ended_at,
+            s.c.pipeline,
+            s.c.address,
+        )
+        .select_from(o.join(i, o.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
+        .where(i.c.is_current.is_(True))
+        .order_by(o.c.id)
+    )
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def runs_by_platform(connection: Connection) -> list[dict[str, Any]]:
+    """Final process instances counted by (scheduler, runtime, site, state), with the newest end time:
+    which batch systems each runtime has worked with here."""
+    i = db.instances
+    rows = connection.execute(
+        select(i.c.scheduler, i.c.runtime, i.c.site, i.c.state, func.count(), func.max(i.c.ended_at))
+        .where(i.c.state.in_(("SUCCESS", "FAILED")), i.c.scheduler.is_not(None))
+        .group_by(i.c.scheduler, i.c.runtime, i.c.site, i.c.state)
+        .order_by(i.c.scheduler, i.c.runtime)
+    ).all()
+    return [
+        {
+            "scheduler": scheduler,
+            "runtime": runtime,
+            "site": site,
+            "state": state,
+            "count": int(count),
+            "last": last,
+        }
+        for scheduler, runtime, site, state, count, last in rows
+    ]
+
+
+def stream_instances(connection: Connection, pipeline: str, stream: str) -> list[dict[str, Any]]:
+    """The current process instances of one stream and its substreams, in one query: state, site,
+    scheduler and its job id, host, execution, attempt, times and the latest attempt's id and log."""
+    s, i, a, sub = db.streams, db.instances, db.attempts, db.submissions
+    latest = a.alias("latest")
+    query = (
+        select(
+            i.c.id,
+            i.c.step,
+            i.c.execution,
+            i.c.attempt,
+            i.c.state,
+            i.c.reason,
+            i.c.exit_code,
+            i.c.site,
+            i.c.scheduler,
+            i.c.runtime,
+            i.c.host,
+            i.c.image,
+            i.c.created_at,
+            i.c.started_at,
+            i.c.ended_at,
+            i.c.task_index,
+            s.c.address,
+            sub.c.native_id,
+            sub.c.job_name,
+            latest.c.id.label("attempt_id"),
+            latest.c.log,
+        )
+        .select_from(
+            i.join(s, i.c.stream_id == s.c.id)
+            .outerjoin(sub, i.c.submission_id == sub.c.id)
+            .outerjoin(latest, and_(latest.c.instance_id == i.c.id, latest.c.attempt == i.c.attempt))
+        )
+        .where(
+            _subtree(Address(pipeline, stream)),
+            i.c.is_current.is_(True),
+        )
+        .order_by(s.c.id, i.c.id)
+    )
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def attempt_log(connection: Connection, attempt_id: int) -> dict[str, Any] | None:
+    """One attempt's log path with the instance it belongs to (for showing the log by the attempt's id,
+    never by a path a request names)."""
+    a, i, s = db.attempts, db.instances, db.streams
+    row = (
+        connection.execute(
+            select(
+                a.c.id, a.c.attempt, a.c.log, a.c.state, i.c.step, i.c.execution, s.c.pipeline, s.c.address
+            )
+            .select_from(a.join(i, a.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
+            .where(a.c.id == attempt_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def stream_totals(connection: Connection, pipeline: str) -> dict[str, dict[str, int]]:
+    """Current process instances of each top stream's tree by state, in one GROUP BY: address -> counts."""
+    i, s = db.instances, db.streams
+    totals: dict[str, dict[str, int]] = {}
+    for address, state, count in connection.execute(
+        select(s.c.address, i.c.state, func.count())
+        .select_from(i.join(s, i.c.root_id == s.c.id))
+        .where(i.c.pipeline == pipeline, i.c.is_current.is_(True))
+        .group_by(s.c.address, i.c.state)
+    ).all():
+        totals.setdefault(str(address), {})[state] = int(count)
+    return totals
+
+
+def instance_by_id(connection: Connection, instance_id: int) -> dict[str, Any] | None:
+    """One instance row with its stream, shaped as :func:`find_instance` returns it (for provenance)."""
+    s, i = db.streams, db.instances
+    row = (
+        connection.execute(
+            select(i, s.c.address.label("stream_address"), s.c.variables, s.c.node)
+            .select_from(i.join(s, i.c.stream_id == s.c.id))
+            .where(i.c.id == instance_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def stream_row(connection: Connection, pipeline: str, address: str) -> dict[str, Any] | None:
+    """One stream: its state, variables, times and parent."""
+    s = db.streams
+    row = (
+        connection.execute(select(s).where(s.c.pipeline == pipeline, s.c.address == address))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None

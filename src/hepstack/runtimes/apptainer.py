@@ -51,6 +51,12 @@ class ApptainerRuntime(Runtime):
         "install Apptainer (https://apptainer.org/docs/admin/main/installation.html); it is not in "
         "Debian 12. Older sites ship it as 'singularity'."
     )
+    privilege_model = "unprivileged user namespaces, or a setuid-root starter where the site installs one"
+    runs_as_user = "yes: apptainer's default; --containall --cleanenv contain the rest"
+    batch_systems = "every scheduler: the job script execs apptainer (UGE at CC-IN2P3, HTCondor on the grid)"
+    image_formats = "SIF, SquashFS and sandbox directories; docker:// and oras:// converted to SIF"
+    image_caching = "the user's APPTAINER_CACHEDIR for pulls; hepstack's node cache for SIFs it converts"
+    site_install = "apptainer on every node (setuid starter optional)"
 
     def command_name(self) -> str:
         """``apptainer`` (or ``singularity``) where installed; the bare name for job scripts elsewhere."""

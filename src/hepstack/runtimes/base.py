@@ -216,6 +216,15 @@ class Runtime(ABC):
     name: str
     tool: str
     install_hint: str
+    # What `hepstack doctor --compare` and the dashboard's runtime page show (issue 14): how the runtime
+    # gets its privileges, whose uid the job has, where images come from and what a site installs, as
+    # this module's documentation (cited in each runtime's docstring) and its argv say.
+    privilege_model: str = ""
+    runs_as_user: str = ""
+    batch_systems: str = ""
+    image_formats: str = ""
+    image_caching: str = ""
+    site_install: str = ""
 
     def binary(self) -> str:
         return proc.require(self.tool, f"the {self.name} runtime", self.install_hint)

@@ -25,6 +25,14 @@ class CharliecloudRuntime(Runtime):
     name = "charliecloud"
     tool = "ch-run"
     install_hint = "apt-get install charliecloud-runtime (or run scripts/setup-host.sh)"
+    privilege_model = "unprivileged user namespaces only: no setuid helper, no daemon"
+    runs_as_user = "yes: ch-run keeps the user's uid (ch-run(1))"
+    batch_systems = "every scheduler: the job script execs ch-run"
+    image_formats = "unpacked directory trees; SquashFS files mounted through squashfuse"
+    image_caching = (
+        "hepstack's node cache: one tree per image id (HEPSTACK_NODE_CACHE, LRU, HEPSTACK_CACHE_MAX)"
+    )
+    site_install = "ch-run (charliecloud-runtime) and a kernel with unprivileged user namespaces"
 
     def argv(self, request: RunRequest) -> list[str]:
         argv = [self.binary(), "--unset-env=*", "--set-env", "--private-tmp"]

@@ -12,6 +12,12 @@ class DockerRuntime(Runtime):
     name = "docker"
     tool = "docker"
     install_hint = proc.DOCKER_INSTALL_HINT
+    privilege_model = "root daemon (dockerd); the docker group is root-equivalent"
+    runs_as_user = "only because hepstack passes --user UID:GID (the daemon's default is root)"
+    batch_systems = "every scheduler where dockerd runs on the nodes (LSF + Docker at SLAC)"
+    image_formats = "OCI and Docker images in the daemon's store; docker-archive files"
+    image_caching = "one store per node, owned by root, shared by every user"
+    site_install = "dockerd running as root on every node; users in the docker group"
 
     def binary(self) -> str:
         return proc.docker_binary()

@@ -26,6 +26,12 @@ class NativeRuntime(Runtime):
     name = "native"
     tool = "env"
     install_hint = "coreutils provides env"
+    privilege_model = "none: the job is an ordinary process of the user on the host"
+    runs_as_user = "yes: the user's own process (env -i, the user's HOME, USER, PATH)"
+    batch_systems = "every scheduler: the job script runs the command itself"
+    image_formats = "no image: the release installed on each node for its OS (install-native.sh)"
+    image_caching = "none"
+    site_install = "the release, built for the node's OS, on every node or a shared file system"
 
     def argv(self, request: RunRequest) -> list[str]:
         for bind in request.binds:

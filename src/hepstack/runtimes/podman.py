@@ -62,6 +62,15 @@ class PodmanRuntime(Runtime):
     name = "podman"
     tool = "podman"
     install_hint = "apt-get install podman runc uidmap (or run scripts/setup-host.sh)"
+    privilege_model = (
+        "no daemon; rootless through user namespaces (setuid newuidmap/newgidmap, "
+        "/etc/subuid ranges), or run by root"
+    )
+    runs_as_user = "yes: --userns=keep-id rootless, --user UID:GID when root starts it"
+    batch_systems = "every scheduler: the job script execs podman (SLURM and SGE here; podman-hpc at NERSC)"
+    image_formats = "OCI and Docker images in containers-storage; oci-archive and docker-archive files"
+    image_caching = "the user's own store (~/.local/share/containers), layers shared between images"
+    site_install = "podman, uidmap and /etc/subuid+/etc/subgid ranges for every user on every node"
 
     def argv(self, request: RunRequest) -> list[str]:
         identity = ["--user", request.user.user_group] if request.user.privileged else ["--userns=keep-id"]

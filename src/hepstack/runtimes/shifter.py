@@ -45,6 +45,12 @@ class ShifterRuntime(Runtime):
         "Shifter is a site service (NERSC and similar HPC centres); it cannot be installed per user and is "
         "not in Debian 12 (https://github.com/NERSC/shifter)"
     )
+    privilege_model = "setuid-root shifter binary and the site's image gateway (a root service)"
+    runs_as_user = "yes: Shifter always runs the job as the invoking user"
+    batch_systems = "SLURM through its SPANK plugin (#SBATCH --image=); elsewhere shifter --image per task"
+    image_formats = "registry images the gateway pulls and flattens to SquashFS (docker:REPO:TAG)"
+    image_caching = "the gateway's image store on the site's shared file system"
+    site_install = "Shifter on every node, the image gateway service, the SLURM SPANK plugin"
 
     def argv(self, request: RunRequest) -> list[str]:
         argv = [proc.which(self.tool) or self.tool, f"--image={shifter_image(request.image)}"]
