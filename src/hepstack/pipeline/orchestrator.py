@@ -20,8 +20,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hepstack.batch.schedulers import get_scheduler
@@ -30,7 +31,7 @@ from hepstack.errors import HepstackError, ProcessError
 from hepstack.pipeline import db, faults, jobs, lease, scripts
 from hepstack.pipeline.advance import Changes, advance
 from hepstack.pipeline.graph import ACTIVE_STATES, DefinitionCache, Graph, InstanceView, load_graph
-from hepstack.pipeline.outcome import Ended, record_end
+from hepstack.pipeline.outcome import Ended, record_end, record_ends
 from hepstack.pipeline.poll import ActiveTask, SchedulerUnreachable, observe
 from hepstack.pipeline.reconcile import reconcile
 
@@ -147,8 +148,7 @@ class Orchestrator:
         """Write what ``advance`` found. Every write is conditional on the state this pass read, so a
         `cancel` or `rollback` committed in between wins."""
         now = db.now()
-        i, s = db.instances, db.streams
-        waiting = (i.c.state == "WAITING") & i.c.is_current.is_(True)
+        s = db.streams
         with self.database.write() as connection:
             self._renew(connection)
             for stream_id in changes.admitted:
@@ -156,21 +156,19 @@ class Orchestrator:
                     update(s).where(s.c.id == stream_id, s.c.state == "WAITING").values(state="RUNNING")
                 )
                 graph.streams[stream_id].state = "RUNNING"
-            for instance_id, inputs in changes.ready:
-                done = connection.execute(
-                    update(i).where(i.c.id == instance_id, waiting).values(state="READY", inputs=inputs)
-                )
-                if done.rowcount:
-                    graph.instances[instance_id].state = "READY"
-                    graph.instances[instance_id].inputs = inputs
-            for instance_id, reason in changes.skipped:
-                done = connection.execute(
-                    update(i)
-                    .where(i.c.id == instance_id, waiting)
-                    .values(state="SKIPPED", reason=reason, ended_at=now)
-                )
-                if done.rowcount:
-                    graph.instances[instance_id].state = "SKIPPED"
+            candidates = [x for x, _ in changes.ready] + [x for x, _ in changes.skipped]
+            still = _still_waiting(connection, candidates)
+            ready = [(x, inputs) for x, inputs in changes.ready if x in still]
+            if ready:
+                connection.execute(_READY, [{"b_instance": x, "inputs": inputs} for x, inputs in ready])
+            for x, inputs in ready:
+                graph.instances[x].state, graph.instances[x].inputs = "READY", inputs
+            skipped = [(x, why) for x, why in changes.skipped if x in still]
+            if skipped:
+                rows = [{"b_instance": x, "reason": why, "ended_at": now} for x, why in skipped]
+                connection.execute(_SKIPPED, rows)
+            for x, _ in skipped:
+                graph.instances[x].state = "SKIPPED"
             for stream_id, state in changes.finished:
                 connection.execute(
                     update(s)
@@ -193,9 +191,7 @@ class Orchestrator:
             directory = scripts.attempt_dir(self.context, instance, attempt)
             with self.database.write() as connection:
                 self._renew(connection)
-                claimed = _begin_attempt(
-                    connection, instance, attempt, log_path=str(directory / "log"), state="RUNNING"
-                )
+                claimed = _begin_script_attempt(connection, instance, attempt, str(directory / "log"))
             if not claimed:
                 continue
             scripts.start(instance, attempt, _inputs(instance), self.context)
@@ -218,7 +214,7 @@ class Orchestrator:
                 self._enforce_timeout(instance, run)
                 continue
             with self.database.write() as connection:
-                record_end(connection, instance, run.ended, instance.stream.definition_id)
+                record_end(connection, instance, run.ended)
             ended += 1
         return ended
 
@@ -297,27 +293,17 @@ class Orchestrator:
                 .where(db.submissions.c.id == submission_id)
                 .values(job_name=name, jobdir=str(jobdir))
             )
-            claimed: list[jobs.TaskPlan] = []
-            for task in array.tasks:
-                index = len(claimed) + 1
-                if _begin_attempt(
-                    connection,
-                    task.instance,
-                    task.instance.attempt + 1,
-                    log_path=str(jobdir / f"{index}.log"),
-                    state="SUBMITTED",
-                    submission=(submission_id, index),
-                    placement=placement,
-                    pinned_id=array.pinned.image_id,
-                    command=task.command,
-                ):
-                    claimed.append(task)
-            if not claimed:
+            claimed = _claim_ready(connection, [task.instance for task in array.tasks])
+            array.tasks = [task for task in array.tasks if task.instance.id in claimed]
+            _begin_job_attempts(connection, array, submission_id, jobdir)
+            claimed_tasks = array.tasks
+            if not claimed_tasks:
                 connection.execute(delete(db.submissions).where(db.submissions.c.id == submission_id))
                 return
-            array.tasks = claimed
             connection.execute(
-                update(db.submissions).where(db.submissions.c.id == submission_id).values(tasks=len(claimed))
+                update(db.submissions)
+                .where(db.submissions.c.id == submission_id)
+                .values(tasks=len(claimed_tasks))
             )
         faults.point("after-intent")
         jobs.write_jobdir(array, jobdir, name, self.context)
@@ -355,7 +341,7 @@ class Orchestrator:
             )
             for task in array.tasks:
                 ended = Ended("EXITED", None, reason, None, None, None, None, None)
-                record_end(connection, task.instance, ended, task.instance.stream.definition_id)
+                record_end(connection, task.instance, ended)
 
     def _poll_jobs(self, graph: Graph) -> int:
         active = [x for x in graph.instances.values() if not x.step.is_script and x.state in ACTIVE_STATES]
@@ -378,9 +364,11 @@ class Orchestrator:
         jobdirs = {task.instance_id: (task.jobdir, task.index) for task in tasks}
         ended = 0
         for start in range(0, len(observations), OUTCOME_BATCH):
+            batch = observations[start : start + OUTCOME_BATCH]
             with self.database.write() as connection:
                 self._renew(connection)
-                for observation in observations[start : start + OUTCOME_BATCH]:
+                ends = []
+                for observation in batch:
                     instance = graph.instances[observation.instance_id]
                     jobdir, index = jobdirs[observation.instance_id]
                     if observation.state == "RUNNING":
@@ -396,8 +384,9 @@ class Orchestrator:
                         jobdir / f"{index}.outputs",
                         jobdir / f"{index}.summary.json",
                     )
-                    record_end(connection, instance, outcome, instance.stream.definition_id)
-                    ended += 1
+                    ends.append((instance, outcome))
+                record_ends(connection, ends)
+                ended += len(ends)
             faults.point("mid-outcomes")
         _close_finished_submissions(self.database, self.pipelines)
         faults.point("after-outcomes")
@@ -443,41 +432,116 @@ def _inputs(instance: InstanceView) -> dict[str, list[str]]:
     return json.loads(instance.inputs) if instance.inputs else {}
 
 
-def _begin_attempt(
-    connection: Connection,
-    instance: InstanceView,
-    attempt: int,
-    *,
-    log_path: str,
-    state: str,
-    submission: tuple[int, int] | None = None,
-    placement: jobs.Placement | None = None,
-    pinned_id: str | None = None,
-    command: list[str] | None = None,
-) -> bool:
-    """Start attempt ``attempt`` of a READY instance; False, and nothing written, when it is no longer
-    READY (cancelled or rolled back since this pass read it)."""
-    now = db.now()
-    values: dict[str, object] = {"state": state, "attempt": attempt, "not_before": None}
-    if submission:
-        values.update(submission_id=submission[0], task_index=submission[1])
-    if placement:
-        values.update(
-            site=placement.site,
-            scheduler=placement.scheduler,
-            runtime=placement.runtime,
-            image=placement.image,
-            image_id=pinned_id,
+_READY = (
+    update(db.instances)
+    .where(db.instances.c.id == bindparam("b_instance"))
+    .values(state="READY", inputs=bindparam("inputs"))
+)
+_SKIPPED = (
+    update(db.instances)
+    .where(db.instances.c.id == bindparam("b_instance"))
+    .values(state="SKIPPED", reason=bindparam("reason"), ended_at=bindparam("ended_at"))
+)
+
+
+def _still_waiting(connection: Connection, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are still WAITING (current) in this transaction: the others changed meanwhile."""
+    if not ids:
+        return set()
+    i = db.instances
+    return set(
+        connection.execute(
+            select(i.c.id).where(i.c.id.in_(ids), i.c.state == "WAITING", i.c.is_current)
+        ).scalars()
+    )
+
+
+def _claim_ready(connection: Connection, instances: list[InstanceView]) -> set[int]:
+    """The ids of ``instances`` still READY (current), locked for this transaction: those it may submit.
+    (SQLite: the transaction's BEGIN IMMEDIATE already excludes every other writer.)"""
+    i = db.instances
+    query = select(i.c.id).where(i.c.id.in_([x.id for x in instances]), i.c.state == "READY", i.c.is_current)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    claimed = set(connection.execute(query).scalars())
+    for instance in instances:
+        if instance.id not in claimed:
+            instance.state = "CHANGED"  # cancelled or rolled back since this pass read it: left alone
+    return claimed
+
+
+# Prepared once for executemany: the intent of a whole array in two statements.
+_SUBMITTED = (
+    update(db.instances)
+    .where(db.instances.c.id == bindparam("b_instance"))
+    .values(
+        state="SUBMITTED",
+        attempt=bindparam("attempt"),
+        not_before=None,
+        submission_id=bindparam("submission_id"),
+        task_index=bindparam("task_index"),
+        site=bindparam("site"),
+        scheduler=bindparam("scheduler"),
+        runtime=bindparam("runtime"),
+        image=bindparam("image"),
+        image_id=bindparam("image_id"),
+        command=bindparam("command"),
+    )
+)
+
+
+def _begin_job_attempts(
+    connection: Connection, array: jobs.ArrayPlan, submission_id: int, jobdir: Path
+) -> None:
+    """Task i of the array is the next attempt of its instance: SUBMITTED, with where and how it runs."""
+    placement, now = array.placement, db.now()
+    rows, attempts = [], []
+    for index, task in enumerate(array.tasks, start=1):
+        instance = task.instance
+        attempt = instance.attempt + 1
+        rows.append(
+            {
+                "b_instance": instance.id,
+                "attempt": attempt,
+                "submission_id": submission_id,
+                "task_index": index,
+                "site": placement.site,
+                "scheduler": placement.scheduler,
+                "runtime": placement.runtime,
+                "image": placement.image,
+                "image_id": array.pinned.image_id,
+                "command": json.dumps(task.command),
+            }
         )
-    if command is not None:
-        values["command"] = json.dumps(command)
-    if state == "RUNNING":
-        values.update(started_at=now, host=os.uname().nodename)
+        attempts.append(
+            {
+                "instance_id": instance.id,
+                "attempt": attempt,
+                "state": "SUBMITTED",
+                "submission_id": submission_id,
+                "task_index": index,
+                "log": str(jobdir / f"{index}.log"),
+                "created_at": now,
+            }
+        )
+        instance.state, instance.attempt, instance.site = "SUBMITTED", attempt, placement.site
+        instance.submission_id, instance.task_index = submission_id, index
+    if rows:
+        connection.execute(_SUBMITTED, rows)
+        connection.execute(insert(db.attempts), attempts)
+
+
+def _begin_script_attempt(
+    connection: Connection, instance: InstanceView, attempt: int, log_path: str
+) -> bool:
+    """Attempt ``attempt`` of a READY script step starts now, on this host; False, and nothing written,
+    when it is no longer READY (cancelled or rolled back since this pass read it)."""
+    now = db.now()
     i = db.instances
     claimed = connection.execute(
         update(i)
         .where(i.c.id == instance.id, i.c.state == "READY", i.c.is_current.is_(True))
-        .values(**values)
+        .values(state="RUNNING", attempt=attempt, not_before=None, started_at=now, host=os.uname().nodename)
     )
     if not claimed.rowcount:
         instance.state = "CHANGED"
@@ -486,17 +550,14 @@ def _begin_attempt(
         insert(db.attempts).values(
             instance_id=instance.id,
             attempt=attempt,
-            state=state,
-            submission_id=submission[0] if submission else None,
-            task_index=submission[1] if submission else None,
+            state="RUNNING",
             log=log_path,
             created_at=now,
-            started_at=now if state == "RUNNING" else None,
+            started_at=now,
+            host=os.uname().nodename,
         )
     )
-    instance.state, instance.attempt = state, attempt
-    if placement:
-        instance.site = placement.site
+    instance.state, instance.attempt = "RUNNING", attempt
     return True
 
 

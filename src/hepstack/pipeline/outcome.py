@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hepstack.pipeline import db
@@ -45,27 +45,117 @@ class RecordedOutput:
     sha256: str
 
 
-def record_end(connection: Connection, instance: InstanceView, ended: Ended, definition_id: int) -> str:
+@dataclass
+class _Decided:
+    instance: InstanceView
+    attempt_values: dict[str, object]
+    instance_values: dict[str, object]
+    outputs: list[RecordedOutput]
+    new_streams: list[NewStream]
+    variables: dict[str, str]
+
+
+# Prepared once: many rows go through each in one executemany (the orchestrator's hot path).
+_ATTEMPT_END = (
+    update(db.attempts)
+    .where(
+        db.attempts.c.instance_id == bindparam("b_instance"), db.attempts.c.attempt == bindparam("b_attempt")
+    )
+    .values(
+        state=bindparam("state"),
+        exit_code=bindparam("exit_code"),
+        reason=bindparam("reason"),
+        host=bindparam("host"),
+        started_at=bindparam("started_at"),
+        ended_at=bindparam("ended_at"),
+    )
+)
+_INSTANCE_END = (
+    update(db.instances)
+    .where(db.instances.c.id == bindparam("b_instance"))
+    .values(
+        state=bindparam("state"),
+        exit_code=bindparam("exit_code"),
+        reason=bindparam("reason"),
+        host=bindparam("host"),
+        started_at=bindparam("started_at"),
+        ended_at=bindparam("ended_at"),
+        submission_id=bindparam("submission_id"),
+        task_index=bindparam("task_index"),
+        not_before=bindparam("not_before"),
+    )
+)
+
+
+def record_end(connection: Connection, instance: InstanceView, ended: Ended) -> str:
     """Write the end of ``instance``'s current attempt; returns the instance's new state."""
+    return record_ends(connection, [(instance, ended)])[instance.id]
+
+
+def record_ends(connection: Connection, ends: list[tuple[InstanceView, Ended]]) -> dict[int, str]:
+    """Write the ends of many instances' current attempts in one transaction (one statement of each kind
+    for all of them); instance id -> its new state. An instance no longer SUBMITTED or RUNNING (cancelled
+    or rolled back meanwhile) is left alone: what its job did is not used."""
+    if not ends:
+        return {}
+    i = db.instances
+    ids = [instance.id for instance, _ in ends]
+    still = set(
+        connection.execute(
+            select(i.c.id)
+            .where(i.c.id.in_(ids), i.c.is_current.is_(True))
+            .where(i.c.state.in_(("SUBMITTED", "RUNNING")))
+        ).scalars()
+    )
+    now = db.now()
+    decided = [_decide(instance, ended, now) for instance, ended in ends if instance.id in still]
+    if decided:
+        connection.execute(
+            _ATTEMPT_END,
+            [
+                {"b_instance": d.instance.id, "b_attempt": d.instance.attempt, **d.attempt_values}
+                for d in decided
+            ],
+        )
+        connection.execute(
+            _INSTANCE_END, [{"b_instance": d.instance.id, **d.instance_values} for d in decided]
+        )
+    rows = [
+        {**asdict(output), "instance_id": d.instance.id, "created_at": now}
+        for d in decided
+        for output in d.outputs
+    ]
+    if rows:
+        connection.execute(insert(db.outputs), rows)
+    for d in decided:
+        _ingest(connection, d)
+        d.instance.state = str(d.instance_values["state"])
+        d.instance.not_before = d.instance_values["not_before"]  # type: ignore[assignment]
+    return {instance.id: instance.state for instance, _ in ends}
+
+
+def _decide(instance: InstanceView, ended: Ended, now: float) -> _Decided:
+    """What the end of the attempt means: its state, its recorded outputs, its summary's new streams, and
+    (for a failure) whether the retry policy makes the instance READY again."""
     state, reason = ended.state, ended.reason
     outputs: list[RecordedOutput] = []
-    summary = Summary()
+    new_streams: list[NewStream] = []
+    variables: dict[str, str] = {}
     if state == "EXITED" and ended.exit_code == 0:
         try:
             outputs = _checked_outputs(instance, ended.outputs_file)
+            summary = Summary()
             if ended.summary_file is not None:
                 summary = read_summary(ended.summary_file, list(instance.step.spec.creates))
             new_streams, variables = _summary_streams(instance, summary)
         except SummaryError as exc:
-            state, reason = "FAILED", str(exc)
+            state, reason, outputs = "FAILED", str(exc), []
         else:
             state = "SUCCESS"
     elif state == "EXITED":
         state = "FAILED"
         reason = reason or f"exit code {ended.exit_code}"
-    new_streams, variables = ([], {}) if state != "SUCCESS" else (new_streams, variables)
-    now = db.now()
-    attempt_values = {
+    attempt_values: dict[str, object] = {
         "state": state,
         "exit_code": ended.exit_code,
         "reason": reason,
@@ -73,66 +163,44 @@ def record_end(connection: Connection, instance: InstanceView, ended: Ended, def
         "started_at": ended.started_at,
         "ended_at": ended.ended_at or now,
     }
-    i = db.instances
-    still = connection.execute(
-        select(i.c.state).where(
-            i.c.id == instance.id, i.c.is_current.is_(True), i.c.state.in_(("SUBMITTED", "RUNNING"))
-        )
-    ).first()
-    if still is None:  # cancelled or rolled back meanwhile: what it did is not used
-        return instance.state
-    connection.execute(
-        update(db.attempts)
-        .where(db.attempts.c.instance_id == instance.id, db.attempts.c.attempt == instance.attempt)
-        .values(**attempt_values)
-    )
-    final_state = state
-    values: dict[str, object] = dict(attempt_values)
+    instance_values: dict[str, object] = {
+        **attempt_values,
+        "submission_id": instance.submission_id,
+        "task_index": instance.task_index,
+        "not_before": None,
+    }
     if state != "SUCCESS" and _retry(instance, state, ended.exit_code):
         policy = instance.step.spec.retry or instance.stream.pipeline.spec.defaults.retry
-        final_state = "READY"
-        values["state"] = "READY"
-        values["submission_id"] = None
-        values["task_index"] = None
-        values["not_before"] = now + policy.backoff * 2 ** max(0, instance.attempt - 1)
-    connection.execute(update(db.instances).where(db.instances.c.id == instance.id).values(**values))
-    if state == "SUCCESS":
-        if outputs:
-            connection.execute(
-                insert(db.outputs),
-                [
-                    {
-                        "instance_id": instance.id,
-                        "name": output.name,
-                        "path": output.path,
-                        "size": output.size,
-                        "sha256": output.sha256,
-                        "created_at": now,
-                    }
-                    for output in outputs
-                ],
-            )
-        stream = instance.stream
-        if variables:
-            stream.variables.update(variables)
-            connection.execute(
-                update(db.streams)
-                .where(db.streams.c.id == stream.id)
-                .values(variables=json.dumps(stream.variables, sort_keys=True))
-            )
-        if new_streams:
-            parent = {"id": stream.id, "address": stream.address, "root_id": stream.root_id}
-            insert_streams(
-                connection,
-                stream.pipeline,
-                definition_id,
-                parent=parent,
-                created_by=instance.id,
-                created_by_step=instance.step.path,
-                new=new_streams,
-            )
-    instance.state = final_state
-    return final_state
+        instance_values.update(
+            state="READY",
+            submission_id=None,
+            task_index=None,
+            not_before=now + policy.backoff * 2 ** max(0, instance.attempt - 1),
+        )
+    return _Decided(instance, attempt_values, instance_values, outputs, new_streams, variables)
+
+
+def _ingest(connection: Connection, decided: _Decided) -> None:
+    """A success's summary: variables set on its stream, substreams created under it."""
+    instance, stream = decided.instance, decided.instance.stream
+    if decided.variables:
+        stream.variables.update(decided.variables)
+        connection.execute(
+            update(db.streams)
+            .where(db.streams.c.id == stream.id)
+            .values(variables=json.dumps(stream.variables, sort_keys=True))
+        )
+    if decided.new_streams:
+        parent = {"id": stream.id, "address": stream.address, "root_id": stream.root_id}
+        insert_streams(
+            connection,
+            stream.pipeline,
+            stream.definition_id,
+            parent=parent,
+            created_by=instance.id,
+            created_by_step=instance.step.path,
+            new=decided.new_streams,
+        )
 
 
 def _retry(instance: InstanceView, state: str, exit_code: int | None) -> bool:

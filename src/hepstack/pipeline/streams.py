@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from hepstack.errors import HepstackError, LocatedErrors, SpecError
@@ -183,8 +183,6 @@ def insert_streams(
     A stream the parent already has is left as it is (a creator run again after a rollback lists the same
     substreams: their instances are rolled back on their own, see :mod:`hepstack.pipeline.rollback`)."""
     created = db.now()
-    ids = []
-    instance_rows = []
     existing: set[str] = set()
     if parent is not None:
         existing = set(
@@ -192,48 +190,49 @@ def insert_streams(
                 select(db.streams.c.stream_id).where(db.streams.c.parent_id == parent["id"])
             ).scalars()
         )
-    for stream in new:
-        if stream.stream_id in existing:
-            continue
-        throttled = pipeline.nodes[stream.node].max_in_flight is not None
-        address = f"{parent['address']}/{stream.stream_id}" if parent else stream.stream_id
-        key = connection.execute(
-            insert(db.streams).values(
-                pipeline=pipeline.name,
-                definition_id=definition_id,
-                node=stream.node,
-                stream_id=stream.stream_id,
-                address=address,
-                parent_id=parent["id"] if parent else None,
-                root_id=parent["root_id"] if parent else None,
-                created_by=created_by,
-                created_by_step=created_by_step,
-                variables=json.dumps(stream.variables, sort_keys=True),
-                images=images,
-                state="WAITING" if throttled else "RUNNING",
-                created_at=created,
-            )
-        ).inserted_primary_key
-        assert key is not None
-        stream_key = int(key[0])
-        root = int(parent["root_id"]) if parent else stream_key  # type: ignore[call-overload]
-        if parent is None:
-            connection.execute(db.streams.update().where(db.streams.c.id == stream_key).values(root_id=root))
-        ids.append(stream_key)
-        for step in pipeline.steps_of(stream.node):
-            instance_rows.append(
-                {
-                    "pipeline": pipeline.name,
-                    "stream_id": stream_key,
-                    "root_id": root,
-                    "step": step.path,
-                    "execution": 1,
-                    "is_current": True,
-                    "state": "WAITING",
-                    "attempt": 0,
-                    "created_at": created,
-                }
-            )
+    fresh = [stream for stream in new if stream.stream_id not in existing]
+    if not fresh:
+        return []
+    rows = [
+        {
+            "pipeline": pipeline.name,
+            "definition_id": definition_id,
+            "node": stream.node,
+            "stream_id": stream.stream_id,
+            "address": f"{parent['address']}/{stream.stream_id}" if parent else stream.stream_id,
+            "parent_id": parent["id"] if parent else None,
+            "root_id": parent["root_id"] if parent else None,
+            "created_by": created_by,
+            "created_by_step": created_by_step,
+            "variables": json.dumps(stream.variables, sort_keys=True),
+            "images": images,
+            "state": "WAITING" if pipeline.nodes[stream.node].max_in_flight is not None else "RUNNING",
+            "created_at": created,
+        }
+        for stream in fresh
+    ]
+    # one INSERT for all of them, their ids back in the order given (SQLAlchemy's insertmanyvalues)
+    inserted = connection.execute(
+        insert(db.streams).returning(db.streams.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    ids = [int(key) for key in inserted]
+    if parent is None:
+        connection.execute(update(db.streams).where(db.streams.c.id.in_(ids)).values(root_id=db.streams.c.id))
+    instance_rows = [
+        {
+            "pipeline": pipeline.name,
+            "stream_id": stream_key,
+            "root_id": int(parent["root_id"]) if parent else stream_key,  # type: ignore[call-overload]
+            "step": step.path,
+            "execution": 1,
+            "is_current": True,
+            "state": "WAITING",
+            "attempt": 0,
+            "created_at": created,
+        }
+        for stream, stream_key in zip(fresh, ids, strict=True)
+        for step in pipeline.steps_of(stream.node)
+    ]
     if instance_rows:
         connection.execute(insert(db.instances), instance_rows)
     return ids
