@@ -386,7 +386,8 @@ def provenance_command(
     if as_json:
         print(json.dumps(chain, indent=1))
         return
-    for depth, record in enumerate(chain):
+    for record in chain:
+        depth = record["depth"]
         if depth:
-            print(f"\nmade from ({depth} step{'s' if depth > 1 else ''} up):")
+            print(f"\nupstream, {depth} step{'s' if depth > 1 else ''} back:")
         _print_provenance(record)

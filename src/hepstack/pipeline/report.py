@@ -276,16 +276,16 @@ def lineage(connection: Connection, path: str, limit: int = 500) -> list[dict[st
 
     definitions = DefinitionCache()
     first = producer_of(connection, path)
-    queue, seen = [first], {first["id"]}
+    queue: list[tuple[dict[str, Any], int]] = [(first, 0)]
+    seen = {first["id"]}
     chain: list[dict[str, Any]] = []
     while queue and len(chain) < limit:
-        row = queue.pop(0)
-        record = provenance(connection, row)
-        chain.append(record)
+        row, depth = queue.pop(0)
+        chain.append({**provenance(connection, row), "depth": depth})
         for upstream in _upstream(connection, row, definitions):
             if upstream["id"] not in seen:
                 seen.add(upstream["id"])
-                queue.append(upstream)
+                queue.append((upstream, depth + 1))
     return chain
 
 
