@@ -325,3 +325,18 @@ def test_a_stream_id_is_used_once(tmp_path: Path, pipeline_env: dict[str, str]) 
     )
     assert result.returncode == 2 and "already has a stream s1" in result.stderr
     assert _state_tables(pipeline_env)["pipeline_streams"] == 1
+
+
+def test_an_image_that_cannot_be_found_is_refused_at_create(
+    tmp_path: Path, pipeline_env: dict[str, str]
+) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(
+        GOOD.replace("  runtime: native\n", "  runtime: podman\n").replace("demo/release", "nosuch/layer")
+    )
+    result = hepstack_pipeline(
+        "create", str(path), "--stream", "s1", "--var", "OUT=/tmp", env=pipeline_env, check=False
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: unknown image nosuch/layer" in result.stderr and "hint: build it" in result.stderr
+    assert not any(_state_tables(pipeline_env).values())

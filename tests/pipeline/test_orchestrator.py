@@ -294,3 +294,70 @@ def test_state_files_are_private(chunks: Path, tmp_path: Path, pipeline_env: dic
     for path in jobs.rglob("*"):
         mode = path.stat().st_mode & 0o777
         assert mode & 0o077 == 0, (path, oct(mode))
+
+
+HOSTILE = [
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "a; touch PWNED",
+    "a && touch PWNED #",
+    "'\"; touch PWNED; echo \"'",
+    "${HOME}",
+    "@@HOME@@",
+    "-rf",
+    "a  b c",
+    "*",
+]
+
+
+def test_hostile_values_reach_the_command_as_they_are(tmp_path: Path, pipeline_env: dict[str, str]) -> None:
+    """Variables from `create` reach the job's argv literally: nothing runs, nothing expands."""
+    values = {f"V{index}": value for index, value in enumerate(HOSTILE)}
+    declared = "\n".join(f"  {name}: {{required: true}}" for name in values)
+    listed = "\n      ".join(f'- "${{{name}}}"' for name in values)
+    text = f"""\
+pipeline: hostile
+version: 1
+variables:
+  OUT: {{required: true}}
+{declared}
+defaults: {{scheduler: local, runtime: native, env: {{PATH: /usr/bin:/bin}}}}
+steps:
+  echo:
+    image: demo/release
+    workdir: ${{OUT}}
+    command:
+      - python3
+      - -c
+      - "import json, sys; json.dump(sys.argv[1:], open(sys.argv[1], 'w'))"
+      - "${{OUT}}/argv.json"
+      {listed}
+    outputs: {{argv: "${{OUT}}/argv.json"}}
+"""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    out.mkdir()
+    given = [item for name, value in values.items() for item in ("--var", f"{name}={value}")]
+    hepstack_pipeline("create", str(path), "--stream", "s1", "--var", f"OUT={out}", *given, env=pipeline_env)
+    _run(pipeline_env)
+    received = json.loads((out / "argv.json").read_text())
+    assert received == [str(out / "argv.json"), *HOSTILE]
+    assert not list(tmp_path.rglob("PWNED")) and not list(Path.cwd().glob("PWNED"))
+    job_scripts = list((Path(pipeline_env["HEPSTACK_DATA_DIR"]) / "pipelines").rglob("task-1.sh"))
+    assert job_scripts and all(
+        "touch PWNED" in script.read_text() for script in job_scripts
+    )  # there, but quoted
+
+
+def test_status_watch_returns_when_nothing_is_left_to_run(
+    chunks: Path, tmp_path: Path, pipeline_env: dict[str, str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    hepstack_pipeline("create", str(chunks), "--stream", "c1", "--var", f"OUT={out}", env=pipeline_env)
+    _run(pipeline_env)
+    watched = hepstack_pipeline(
+        "status", "chunks/c1", "--watch", "--interval", "0.2", env=pipeline_env, timeout=60
+    )
+    assert "crumb.work" in watched.stdout and "3/3" in watched.stdout

@@ -101,7 +101,7 @@ def stream_variables(
             continue
         values[name] = value
     for name, variable in own.items():
-        if variable.required and name not in values:
+        if variable.required and name not in values and name not in given:
             problems.append(f"{source}: the variable {name} is required and was not given")
     return values, problems
 
