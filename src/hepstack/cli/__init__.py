@@ -60,6 +60,7 @@ def _register() -> None:
         run,
         schema,
         verify,
+        vm,
     )
 
 

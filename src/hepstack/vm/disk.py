@@ -189,7 +189,9 @@ def _root_filesystem(
     )
 
 
-def _boot_partition(tools: dict[str, str], bundle: KernelBundle, raw: Path, root_uuid: str, work: Path) -> None:
+def _boot_partition(
+    tools: dict[str, str], bundle: KernelBundle, raw: Path, root_uuid: str, work: Path
+) -> None:
     """FAT16 at 1 MiB with SYSLINUX, the kernel, the initramfs and the boot configuration (mtools: no
     mount)."""
     proc.run(
@@ -211,7 +213,11 @@ def _boot_partition(tools: dict[str, str], bundle: KernelBundle, raw: Path, root
     volume = f"{raw}@@{BOOT_START}"
     environment = {"MTOOLS_SKIP_CHECK": "1"}  # mtools checks a floppy's geometry, meaningless here
     proc.run([tools["mmd"], "-i", volume, "::/syslinux"], env=environment)
-    for source, name in ((bundle.vmlinuz, "vmlinuz"), (initrd, "initrd.img"), (config, "syslinux/syslinux.cfg")):
+    for source, name in (
+        (bundle.vmlinuz, "vmlinuz"),
+        (initrd, "initrd.img"),
+        (config, "syslinux/syslinux.cfg"),
+    ):
         proc.run([tools["mcopy"], "-i", volume, str(source), f"::/{name}"], env=environment)
     proc.run(
         [tools["syslinux"], "--offset", str(BOOT_START), "--install", "--directory", "/syslinux", str(raw)],

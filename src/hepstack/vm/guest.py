@@ -106,7 +106,9 @@ def image_environment(stage: Path) -> list[tuple[str, str]]:
 def environment_script(pairs: list[tuple[str, str]]) -> str:
     """``/etc/hepstack/environment``: the image's variables, as the init exports them before login."""
     lines = ["# The layer's environment (its image's Env), written by hepstack; the VM's init exports it.\n"]
-    lines += [f"export {name}={bash_word(check_text(value, f'image variable {name}'))}\n" for name, value in pairs]
+    lines += [
+        f"export {name}={bash_word(check_text(value, f'image variable {name}'))}\n" for name, value in pairs
+    ]
     return "".join(lines)
 
 
@@ -121,7 +123,9 @@ def profile_script(pairs: list[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
-def merge_accounts(passwd: str, group: str, shadow: str | None, account: Account) -> tuple[str, str, str | None]:
+def merge_accounts(
+    passwd: str, group: str, shadow: str | None, account: Account
+) -> tuple[str, str, str | None]:
     """The image's passwd, group and shadow with the developer account added. An image account with the
     developer's name or uid gives way (the developer's files on a share carry their host uid)."""
     if account.uid == 0:
@@ -134,7 +138,9 @@ def merge_accounts(passwd: str, group: str, shadow: str | None, account: Account
             removed.add(fields[0])
             continue
         kept_users.append(line)
-    kept_users.append(f"{account.name}:x:{account.uid}:{account.gid}:hepstack developer:{account.home}:{shell}")
+    kept_users.append(
+        f"{account.name}:x:{account.uid}:{account.gid}:hepstack developer:{account.home}:{shell}"
+    )
     groups = group.splitlines()
     group_ids = {fields[2] for fields in (line.split(":") for line in groups) if len(fields) >= 3}
     if str(account.gid) not in group_ids:
@@ -142,7 +148,9 @@ def merge_accounts(passwd: str, group: str, shadow: str | None, account: Account
         groups.append(f"{account.name if account.name not in names else 'developer'}:x:{account.gid}:")
     new_shadow = None
     if shadow is not None:
-        entries = [line for line in shadow.splitlines() if line.split(":", 1)[0] not in removed | {account.name}]
+        entries = [
+            line for line in shadow.splitlines() if line.split(":", 1)[0] not in removed | {account.name}
+        ]
         entries.append(f"{account.name}:!:19000:0:99999:7:::")  # locked: the console logs in without one
         new_shadow = "\n".join(entries) + "\n"
     return "\n".join(kept_users) + "\n", "\n".join(groups) + "\n", new_shadow

@@ -123,7 +123,9 @@ def fetch(suite: str, scratch: Path) -> None:
         tarball.unlink(missing_ok=True)
     modules = scratch / "lib" / "modules" / release
     proc.run([depmod, "--basedir", str(scratch), release])
-    graph = ModuleGraph.parse((modules / "modules.dep").read_text(), (modules / "modules.builtin").read_text())
+    graph = ModuleGraph.parse(
+        (modules / "modules.dep").read_text(), (modules / "modules.builtin").read_text()
+    )
     keep = graph.image_modules()
     for path in graph.dependencies:
         if path not in keep:
@@ -192,4 +194,3 @@ def _write(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path, mode
     with open(target, "xb") as sink:
         shutil.copyfileobj(stream, sink)
     target.chmod(mode)
-

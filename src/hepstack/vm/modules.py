@@ -81,7 +81,9 @@ class ModuleGraph:
             path, colon, rest = line.partition(":")
             if colon and path.strip():
                 dependencies[path.strip()] = tuple(rest.split())
-        builtin = frozenset(module_name(line.strip()) for line in modules_builtin.splitlines() if line.strip())
+        builtin = frozenset(
+            module_name(line.strip()) for line in modules_builtin.splitlines() if line.strip()
+        )
         return cls(dependencies, builtin)
 
     def path_of(self, name: str) -> str | None:
@@ -144,8 +146,8 @@ class ModuleGraph:
         chosen = [
             path
             for path in self.dependencies
-            if path.startswith(IMAGE_MODULE_DIRECTORIES)
-            and not path.startswith(IMAGE_MODULES_LEFT_OUT)
+            if (path.startswith(IMAGE_MODULE_DIRECTORIES)
+            and not path.startswith(IMAGE_MODULES_LEFT_OUT))
             or (path.startswith("kernel/drivers/net/") and path.count("/") == 3)  # tun, veth, virtio_net...
             or path.startswith(("kernel/drivers/scsi/virtio_scsi", "kernel/drivers/scsi/sd_mod"))
         ]
