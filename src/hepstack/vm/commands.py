@@ -54,7 +54,7 @@ def find_disk(image: str, context: Context, engine: str | None, keep_changes: bo
     if keep_changes:
         raise HepstackError(
             "--keep-changes writes to a disk file, and an image's disk is hepstack's cache",
-            hint=f"export it first (hepstack export {image} --format qcow2 --output dev.qcow2), then vm run dev.qcow2",
+            hint=f"hepstack export {image} --format qcow2 --output dev.qcow2, then vm run dev.qcow2",
         )
     if "/" not in image and image.endswith((".qcow2", ".raw", ".img")):
         raise HepstackError(
@@ -88,7 +88,7 @@ def vm_run(
     if workdir is not None:
         workdir = session.check_target(workdir)
     else:
-        workdir = session.workdir_for(os.getcwd(), parsed_shares)
+        workdir = session.workdir_for(str(Path.cwd()), parsed_shares)
     accelerator = qemu.choose_accelerator(accel)
     megabytes = memory_mib(memory)
     qemu.require_qemu()  # before making a disk: a missing QEMU is said at once

@@ -36,7 +36,10 @@ BOOT_START = 1 * MIB
 BOOT_SIZE = 64 * MIB
 DEFAULT_FREE = 4 * 1024 * MIB  # room to work in the VM; qcow2 and sparse raw files do not store it
 SYSLINUX_MBR = Path("/usr/lib/syslinux/mbr/mbr.bin")
-DISK_HINT = "apt-get install e2fsprogs fakeroot dosfstools mtools syslinux syslinux-common qemu-utils (or run scripts/setup-host.sh)"
+DISK_HINT = (
+    "apt-get install e2fsprogs fakeroot dosfstools mtools syslinux syslinux-common qemu-utils "
+    "(or run scripts/setup-host.sh)"
+)
 # Features every kernel since 4.x mounts: e2fsprogs 1.47 turns on orphan_file (kernel 5.15+) and
 # metadata_csum_seed by default, and bullseye's 5.10 refuses a file system with orphan_file read-write.
 EXT4_FEATURES = "^orphan_file,^metadata_csum_seed"
@@ -113,7 +116,7 @@ def make_disk(
 ) -> None:
     """The disk image of the unpacked ``tree`` at ``output`` (``qcow2`` or ``raw``); ``work`` is a
     scratch directory on the tree's file system, removed by the caller."""
-    tools = {name: proc.require(name, f"a {disk_format} VM image", DISK_HINT) for name in _TOOLS}
+    tools = {name: proc.require(name, f"a {disk_format} VM image", DISK_HINT) for name in TOOLS}
     if not SYSLINUX_MBR.is_file():
         raise HepstackError(f"{SYSLINUX_MBR} is missing (SYSLINUX's boot code)", hint=DISK_HINT)
     stage = work / "root"
@@ -137,7 +140,7 @@ def make_disk(
     proc.run([tools["qemu-img"], "convert", "-f", "raw", "-O", "qcow2", str(raw), str(output)])
 
 
-_TOOLS = ("fakeroot", "mke2fs", "mkfs.fat", "mcopy", "mmd", "syslinux", "qemu-img")
+TOOLS = ("fakeroot", "mke2fs", "mkfs.fat", "mcopy", "mmd", "syslinux", "qemu-img")
 
 
 def _root_filesystem(

@@ -52,7 +52,7 @@ class Account:
         if invoker.uid != 0 and not _ACCOUNT_NAME.match(invoker.name):
             raise HepstackError(
                 f"your user name {invoker.name!r} cannot be an account name in the VM",
-                hint="account names are letters, digits, '_', '.' and '-' (at most 32), starting with a letter",
+                hint="account names are letters, digits, '_', '.', '-' (at most 32), starting with a letter",
             )
         return cls("root" if invoker.uid == 0 else invoker.name, invoker.uid, invoker.gid)
 

@@ -8,7 +8,6 @@ hepstack's VM format; its cache key hashes all four.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,14 +94,14 @@ def _place(made: Path, output: Path) -> None:
     try:
         if output.exists() or output.is_symlink():
             raise HepstackError(f"{output} exists", hint="remove it or choose another --output")
-        os.rename(made, output)
+        made.rename(output)
         return
     except OSError:
         pass
     descriptor, partial = open_exclusive(str(output), 0o644)
     with open(descriptor, "wb") as copy, made.open("rb") as source:
         shutil.copyfileobj(source, copy, 16 * 1024 * 1024)
-    os.rename(partial, output)
+    Path(partial).rename(output)
 
 
 def cached_disk(

@@ -137,7 +137,7 @@ class ModuleGraph:
 
             raise HepstackError(
                 f"the kernel has neither modules nor built-in drivers for {', '.join(missing)}",
-                hint="a VM needs virtio disks, ext4, virtio networking and 9p; use a Debian kernel (linux-image-amd64)",
+                hint="a VM needs virtio disks, ext4, virtio networking, 9p: Debian's linux-image-amd64 has them",
             )
         return self.load_order(chosen)
 
@@ -146,8 +146,7 @@ class ModuleGraph:
         chosen = [
             path
             for path in self.dependencies
-            if (path.startswith(IMAGE_MODULE_DIRECTORIES)
-            and not path.startswith(IMAGE_MODULES_LEFT_OUT))
+            if (path.startswith(IMAGE_MODULE_DIRECTORIES) and not path.startswith(IMAGE_MODULES_LEFT_OUT))
             or (path.startswith("kernel/drivers/net/") and path.count("/") == 3)  # tun, veth, virtio_net...
             or path.startswith(("kernel/drivers/scsi/virtio_scsi", "kernel/drivers/scsi/sd_mod"))
         ]

@@ -58,7 +58,7 @@ def kvm_usable(device: Path = Path("/dev/kvm"), modules: Path = Path("/sys/modul
                 False,
                 f"{device} is not open to you (mode {status.st_mode & 0o777:04o}, uid {status.st_uid}, "
                 f"gid {status.st_gid})",
-                "add yourself to the group of /dev/kvm (usually kvm): usermod -aG kvm $USER, then log in again",
+                "join the group of /dev/kvm (usually kvm): usermod -aG kvm $USER, then log in again",
             )
         return KvmStatus(False, f"{device}: {exc.strerror}")
     try:
@@ -94,7 +94,7 @@ def choose_accelerator(requested: str, status: KvmStatus | None = None) -> Accel
     if requested == "kvm":
         raise HepstackError(
             f"--accel kvm, but KVM is unusable here: {status.detail}",
-            hint=f"{status.hint + '; or ' if status.hint else ''}leave out --accel (TCG, slower, works everywhere)",
+            hint=f"{status.hint + '; or ' if status.hint else ''}leave out --accel (TCG: slower, runs anywhere)",
         )
     return Accelerator("tcg", f"KVM unusable: {status.detail}")
 

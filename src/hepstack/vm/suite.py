@@ -6,7 +6,6 @@ The tree is the image's, not the host's: a symlink in it (Debian's ``/etc/os-rel
 
 from __future__ import annotations
 
-import os
 import shlex
 import stat
 from pathlib import Path
@@ -45,7 +44,7 @@ def tree_path(tree: Path, inside: str) -> Path | None:
             links += 1
             if links > _MAX_LINKS:
                 return None
-            target = os.readlink(candidate)
+            target = str(candidate.readlink())
             if target.startswith("/"):
                 resolved = []
             parts = [piece for piece in target.split("/") if piece] + parts
@@ -87,7 +86,7 @@ def debian_suite(tree: Path, label: str) -> str:
     if release.get("ID") != "debian":
         raise NoKernelForImage(
             f"{label} is {name}, not Debian: hepstack gives a VM the Debian kernel of the image's suite",
-            hint="make the VM from a layer built on a Debian base (bootstrap: {suite: bookworm}, or FROM debian:...)",
+            hint="make the VM of a layer on a Debian base (bootstrap: {suite: bookworm}, or FROM debian:...)",
         )
     suite = release.get("VERSION_CODENAME", "")
     if not DEBIAN_SUITE.match(suite):
