@@ -220,8 +220,9 @@ def home_of(stage: Path, account: Account) -> Path | None:
 
 def hostname_for(reference: str) -> str:
     """``localhost/lat/dev:1.0`` -> ``lat-dev``: a host name (RFC 1123 label) from the image's name."""
-    name = reference.split("@", 1)[0].rsplit(":", 1)[0] if "/" in reference else reference
-    parts = name.split("/")
+    name = reference.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    parts = [*head.split("/"), last.split(":", 1)[0]] if head else [last.split(":", 1)[0]]
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
         parts = parts[1:]
     label = re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:63].strip("-")

@@ -137,7 +137,7 @@ class ModuleGraph:
 
             raise HepstackError(
                 f"the kernel has neither modules nor built-in drivers for {', '.join(missing)}",
-                hint="a VM needs virtio disks, ext4, virtio networking, 9p: Debian's linux-image-amd64 has them",
+                hint="a VM needs virtio disks, ext4, virtio-net and 9p: Debian's linux-image-amd64 has them",
             )
         return self.load_order(chosen)
 

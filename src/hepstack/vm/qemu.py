@@ -94,7 +94,7 @@ def choose_accelerator(requested: str, status: KvmStatus | None = None) -> Accel
     if requested == "kvm":
         raise HepstackError(
             f"--accel kvm, but KVM is unusable here: {status.detail}",
-            hint=f"{status.hint + '; or ' if status.hint else ''}leave out --accel (TCG: slower, runs anywhere)",
+            hint=f"{status.hint + '; or ' if status.hint else ''}leave out --accel (TCG: slower, anywhere)",
         )
     return Accelerator("tcg", f"KVM unusable: {status.detail}")
 
