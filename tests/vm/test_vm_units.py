@@ -103,7 +103,11 @@ def test_the_initramfs_archive_is_newc_with_a_console_node() -> None:
     assert gzip.decompress(gzip.compress(archive.getvalue(), mtime=0))  # what build_initramfs writes
 
 
-PASSWD = "root:x:0:0:root:/root:/bin/bash\nlat:x:1001:1001::/home/lat:/bin/sh\nalice:x:1500:1500::/home/a:/bin/sh\n"
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "lat:x:1001:1001::/home/lat:/bin/sh\n"
+    "alice:x:1500:1500::/home/a:/bin/sh\n"
+)
 GROUP = "root:x:0:\nlat:x:1001:\n"
 SHADOW = "root:*:19000:0:99999:7:::\nlat:!:19000:0:99999:7:::\nalice:!:1::::::\n"
 
