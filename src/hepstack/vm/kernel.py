@@ -90,7 +90,6 @@ def kernel_bundle(suite: str, context: Context) -> KernelBundle:
 def mmdebstrap_argv(suite: str, tarball: Path, archive: str | None) -> list[str]:
     return [
         proc.require("mmdebstrap", "a VM's kernel from the Debian archive", MMDEBSTRAP_HINT),
-        "--quiet",
         "--variant=extract",  # download and unpack only: no maintainer script, no root
         "--mode=chrootless" if os.geteuid() else "--mode=root",
         f"--architectures={ARCHITECTURE}",
@@ -137,7 +136,7 @@ def fetch(suite: str, scratch: Path) -> None:
 
 def _last_error(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("E:", "mmdebstrap: error", "W:"))]
+    errors = [line for line in lines if line.startswith(("E:", "mmdebstrap: error"))]
     return (errors or lines or ["(no message)"])[0]
 
 
