@@ -70,7 +70,10 @@ def shared_directory(parent: Path, owner: pwd.struct_passwd) -> Path:
     return share
 
 
-COMMAND = 'id -un; id -u; echo "$VMTEST_RELEASE/$VMTEST_PROFILE"; pwd; printf data > made; mkdir sub; echo err >&2; exit 3'
+COMMAND = (
+    'id -un; id -u; echo "$VMTEST_RELEASE/$VMTEST_PROFILE"; pwd; '
+    "printf data > made; mkdir sub; echo err >&2; exit 3"
+)
 
 
 def check_command_run(
@@ -128,7 +131,11 @@ def test_root_through_sudo_boots_as_the_user(
 
 def test_the_legacy_layer_boots_to_a_console(vm_images: dict[str, str]) -> None:
     """bullseye (the frozen platform) with its own kernel; the console takes typed lines, exit powers off."""
-    typed = 'cat /etc/debian_version\necho "release=$VMTEST_RELEASE profile=$VMTEST_PROFILE user=$(id -un)"\nexit\n'
+    typed = (
+        "cat /etc/debian_version\n"
+        'echo "release=$VMTEST_RELEASE profile=$VMTEST_PROFILE user=$(id -un)"\n'
+        "exit\n"
+    )
     result = subprocess.run(
         [HEPSTACK, "vm", "run", vm_images["legacy"]],
         input=typed,
@@ -270,7 +277,8 @@ def test_a_missing_qemu_is_said_before_any_disk_is_made(developer_disk: Path, tm
 
 
 def test_kvm_asked_for_where_it_is_unusable(developer_disk: Path, test_user: pwd.struct_passwd) -> None:
-    if os.stat("/dev/kvm").st_mode & 0o006 if Path("/dev/kvm").exists() else False:
+    kvm = Path("/dev/kvm")
+    if kvm.exists() and kvm.stat().st_mode & 0o006:
         pytest.skip("/dev/kvm is open to everyone here")
     # The test user without supplementary groups (kvm among them): /dev/kvm is root's and kvm's.
     uid, gid = str(test_user.pw_uid), str(test_user.pw_gid)
