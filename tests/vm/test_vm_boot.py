@@ -11,11 +11,15 @@ from __future__ import annotations
 import gzip
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -130,24 +134,39 @@ def test_root_through_sudo_boots_as_the_user(
 
 
 def test_the_legacy_layer_boots_to_a_console(vm_images: dict[str, str]) -> None:
-    """bullseye (the frozen platform) with its own kernel; the console takes typed lines, exit powers off."""
-    typed = (
-        "cat /etc/debian_version\n"
-        'echo "release=$VMTEST_RELEASE profile=$VMTEST_PROFILE user=$(id -un)"\n'
-        "exit\n"
-    )
-    result = subprocess.run(
+    """bullseye (the frozen platform) with its own kernel; the console takes typed lines, exit powers off.
+
+    Lines are typed once the shell's prompt is there: a serial line drops what arrives before its
+    reader opens it (a person at the console sees the prompt first too)."""
+    typed = 'cat /etc/debian_version; echo "release=$VMTEST_RELEASE profile=$VMTEST_PROFILE user=$(id -un)"\n'
+    with subprocess.Popen(
         [HEPSTACK, "vm", "run", vm_images["legacy"]],
-        input=typed,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
-    console = result.stdout.replace("\r", "")
-    assert result.returncode == 0, result.stderr + console[-3000:]
-    assert "\n11." in console, console[-3000:]
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        seen = bytearray()
+        reader = threading.Thread(target=_read_all, args=(child.stdout, seen), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 1200
+        while not re.search(rb"power off\r?\n.*[#$] $", bytes(seen), re.DOTALL) and child.poll() is None:
+            assert time.monotonic() < deadline, bytes(seen)[-2000:]
+            time.sleep(0.1)
+        child.stdin.write(typed.encode() + b"exit\n")
+        child.stdin.flush()
+        child.wait(timeout=600)
+        reader.join(timeout=10)
+        errors = child.stderr.read()
+    console = bytes(seen).decode(errors="replace").replace("\r", "")
+    assert child.returncode == 0, errors.decode() + console[-3000:]
+    assert re.search(r"^11\.[0-9]+$", console, re.MULTILINE), console[-3000:]
     assert "release=0.1-legacy profile=profile applied user=root" in console  # root's VM: root's account
+
+
+def _read_all(stream: IO[bytes], sink: bytearray) -> None:
+    while chunk := stream.read1(4096):  # type: ignore[attr-defined]
+        sink.extend(chunk)
 
 
 def raw_copy(disk: Path, target: Path) -> Path:

@@ -31,14 +31,36 @@ for word in $(cat /proc/cmdline); do
 done
 [ -n "$root" ] || fail "no root= on the kernel command line"
 
+# The ext2/3/4 UUID of a block device: s_uuid, 16 bytes at 0x68 of the superblock (at 1024), read with
+# dd and od because not every suite's busybox has findfs or blkid (bullseye's has neither).
+uuid_of() {
+    dd if="$1" bs=1 skip=1128 count=16 2>/dev/null | od -An -tx1 | sed 's/ //g'
+}
+find_root() {
+    wanted=$(echo "${root#UUID=}" | sed 's/-//g')
+    for entry in /sys/class/block/*; do
+        name=${entry##*/}
+        [ -b "/dev/$name" ] && [ "$(uuid_of "/dev/$name")" = "$wanted" ] && echo "/dev/$name" && return
+    done
+}
+case $root in
+    UUID=*) ;;
+    /dev/*) find_root() { [ -b "$root" ] && echo "$root"; } ;;
+    *) fail "root=$root: this initramfs finds the root file system by root=UUID=... or root=/dev/..." ;;
+esac
+
 # The disk appears when its driver has probed it: wait for it (at most 30 s), do not guess a delay.
 device=
 tries=0
 while [ -z "$device" ]; do
-    device=$(findfs "$root" 2>/dev/null)
+    device=$(find_root)
     [ -n "$device" ] && break
     tries=$((tries + 1))
-    [ "$tries" -le 300 ] || fail "no disk with $root after 30 s (is the disk attached, and virtio, SCSI, SATA or NVMe?)"
+    if [ "$tries" -gt 300 ]; then
+        echo "hepstack-vm initramfs: the kernel sees these block devices:"
+        cat /proc/partitions
+        fail "no disk with $root after 30 s (is the disk attached, and virtio, SCSI, SATA or NVMe?)"
+    fi
     usleep 100000
 done
 
