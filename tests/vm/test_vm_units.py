@@ -161,10 +161,12 @@ def test_image_variables_reach_the_guest_shell_unchanged(tmp_path: Path) -> None
 def test_the_command_runs_with_its_arguments_unchanged(tmp_path: Path) -> None:
     words = [value for value in HOSTILE if "\n" not in value]
     request = session.Session(command=("printf", "%s\\0", *words), workdir=str(tmp_path), env=(("X", "$y"),))
-    script = session.command_script(request, "/home/dev")
+    script = session.command_script(request)
     assert _sh(script, tmp_path).split("\0")[:-1] == words
     with pytest.raises(ValueRejected):
-        session.command_script(session.Session(command=("true",), env=(("A-B", "1"),)), "/")
+        session.command_script(session.Session(command=("true",), env=(("A-B", "1"),)))
+    home = _sh(session.command_script(session.Session(command=("pwd",))), tmp_path)
+    assert home == os.path.realpath(os.environ["HOME"]) + "\n"  # no --workdir: the home of its user
 
 
 def test_the_session_file_quotes_share_paths(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
@@ -311,3 +313,19 @@ def test_kvm_checks(tmp_path: Path) -> None:
         assert not pvm.usable and "PVM" in pvm.detail
         (modules / "kvm_intel").mkdir()
         assert qemu.kvm_usable(Path("/dev/kvm"), modules).usable
+
+
+def test_a_raw_disk_is_copied_with_its_holes(tmp_path: Path) -> None:
+    from hepstack.vm.image import copy_sparse
+
+    source = tmp_path / "disk.raw"
+    with source.open("wb") as disk:
+        disk.write(b"MBR")
+        disk.seek(64 * 1024 * 1024)
+        disk.write(b"ext4")
+        disk.truncate(128 * 1024 * 1024)
+    target = tmp_path / "copy.raw"
+    with source.open("rb") as reading, target.open("wb") as writing:
+        copy_sparse(reading, writing)
+    assert target.read_bytes() == source.read_bytes()
+    assert target.stat().st_blocks * 512 < 8 * 1024 * 1024  # 128 MiB long, a few blocks stored

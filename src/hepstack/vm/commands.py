@@ -11,7 +11,7 @@ from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
 from hepstack.runtimes.base import Bind, parse_env
-from hepstack.vm import guest, qemu, session
+from hepstack.vm import qemu, session
 from hepstack.vm.image import Disk, cached_disk, disk_format_of
 
 MIB = 1024 * 1024
@@ -48,9 +48,7 @@ def find_disk(image: str, context: Context, engine: str | None, keep_changes: bo
     candidate = Path(image)
     invoker = invoking_user()
     if candidate.is_file():
-        return Disk(
-            candidate.absolute(), disk_format_of(candidate), str(candidate), guest.Account.of(invoker).home
-        )
+        return Disk(candidate.absolute(), disk_format_of(candidate), str(candidate))
     if keep_changes:
         raise HepstackError(
             "--keep-changes writes to a disk file, and an image's disk is hepstack's cache",
@@ -115,5 +113,4 @@ def vm_run(
         memory_mib=megabytes,
         keep_changes=keep_changes,
         boot_timeout=boot_timeout,
-        home="/root" if as_root else disk.home,
     )

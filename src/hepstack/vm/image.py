@@ -8,9 +8,11 @@ hepstack's VM format; its cache key hashes all four.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from hepstack.context import Context
 from hepstack.errors import HepstackError
@@ -30,7 +32,6 @@ class Disk:
     path: Path
     disk_format: str
     label: str
-    home: str  # the developer's home in the VM
 
 
 def disk_format_of(path: Path) -> str:
@@ -100,8 +101,19 @@ def _place(made: Path, output: Path) -> None:
         pass
     descriptor, partial = open_exclusive(str(output), 0o644)
     with open(descriptor, "wb") as copy, made.open("rb") as source:
-        shutil.copyfileobj(source, copy, 16 * 1024 * 1024)
+        copy_sparse(source, copy)
     Path(partial).rename(output)
+
+
+def copy_sparse(source: BinaryIO, target: BinaryIO, block: int = 1024 * 1024) -> None:
+    """Copy a disk, skipping (seeking over) blocks of zeros: a raw disk is mostly holes."""
+    zeros = bytes(block)
+    while chunk := source.read(block):
+        if chunk == zeros[: len(chunk)]:
+            target.seek(len(chunk), os.SEEK_CUR)
+        else:
+            target.write(chunk)
+    target.truncate()
 
 
 def cached_disk(
@@ -127,4 +139,4 @@ def cached_disk(
     cache = NodeCache(context.cache_path("vm"))
     entry = cache.get("disk", key, convert, reference)
     cache.release()
-    return Disk(entry / "disk.qcow2", "qcow2", reference, account.home)
+    return Disk(entry / "disk.qcow2", "qcow2", reference)

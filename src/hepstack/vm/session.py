@@ -62,10 +62,11 @@ def session_file(session: Session) -> str:
     return "# written by hepstack vm run\n" + "".join(lines)
 
 
-def command_script(session: Session, home: str) -> str:
-    """``command``: run by the developer's login shell (``sh -l``), after the layer's profile."""
-    workdir = check_target(session.workdir) if session.workdir else home
-    lines = ["# written by hepstack vm run\n", f"cd {bash_word(workdir)} || exit 125\n"]
+def command_script(session: Session) -> str:
+    """``command``: run by the developer's login shell (``sh -l``), after the layer's profile; it starts
+    in the working directory, else in the home of whoever it runs as (the disk's developer, or root)."""
+    workdir = bash_word(check_target(session.workdir)) if session.workdir else ""
+    lines = ["# written by hepstack vm run\n", f"cd {workdir}{' ' if workdir else ''}|| exit 125\n"]
     for name, value in session.env:
         if not ENV_NAME.match(name):
             reject(
@@ -129,7 +130,6 @@ def boot(
     memory_mib: int = 2048,
     keep_changes: bool = False,
     boot_timeout: float = DEFAULT_BOOT_TIMEOUT,
-    home: str,
 ) -> int:
     """Boot ``disk``; returns the command's exit status (or 0 after a console session)."""
     executable = qemu.require_qemu()
@@ -139,7 +139,7 @@ def boot(
         control = run_directory / "control"
         control.mkdir()
         (control / "session").write_text(session_file(session))
-        (control / "command").write_text(command_script(session, home) if session.command else "")
+        (control / "command").write_text(command_script(session) if session.command else "")
         for name in ("stdout", "stderr"):
             (control / name).touch()
         if run_as is not None:  # QEMU writes the control share as the user it drops to
