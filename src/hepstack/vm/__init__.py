@@ -8,8 +8,11 @@
   layer's environment;
 - :mod:`hepstack.vm.disk`: the disk (MBR, a FAT boot partition with SYSLINUX, ext4 made by ``mke2fs -d``),
   all in user space, as raw or qcow2;
-- :mod:`hepstack.vm.qemu` and :mod:`hepstack.vm.session`: booting it headless, a shared directory over
-  9p, a console or one command with its exit code.
+- :mod:`hepstack.vm.image`: from an image reference to a disk (``hepstack export``; the cache of
+  ``hepstack vm run``);
+- :mod:`hepstack.vm.qemu` and :mod:`hepstack.vm.session`: booting it headless, shared directories over
+  9p, a console or one command with its exit status; :mod:`hepstack.vm.commands`: ``hepstack vm run``;
+- :mod:`hepstack.vm.health`: whether VMs can run here (``hepstack doctor``).
 
 docs/vm.md explains the choices.
 """

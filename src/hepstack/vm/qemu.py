@@ -10,7 +10,7 @@ import errno
 import fcntl
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hepstack import proc
@@ -121,7 +121,6 @@ class Machine:
     keep_changes: bool = False  # write to the disk file instead of a throw-away overlay
     run_as: str | None = None  # drop to this user after opening devices (hepstack run as root by sudo)
     privileged: bool = False  # QEMU keeps root: 9p can create files of any owner (passthrough)
-    extra: tuple[str, ...] = field(default=())
 
 
 def security_model(machine: Machine) -> str:
@@ -181,7 +180,7 @@ def qemu_argv(qemu: str, machine: Machine, drop_option: str = "-runas") -> list[
         argv += ["-virtfs", options + (",readonly=on" if read_only else "")]
     if machine.run_as is not None:
         argv += [drop_option, machine.run_as if drop_option == "-runas" else f"user={machine.run_as}"]
-    return [*argv, *machine.extra]
+    return argv
 
 
 @functools.cache
