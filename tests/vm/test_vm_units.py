@@ -329,3 +329,26 @@ def test_a_raw_disk_is_copied_with_its_holes(tmp_path: Path) -> None:
         copy_sparse(reading, writing)
     assert target.read_bytes() == source.read_bytes()
     assert target.stat().st_blocks * 512 < 8 * 1024 * 1024  # 128 MiB long, a few blocks stored
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--memory", "12MiB"], "--memory 12MiB is less than 256 MiB"),
+        (["--memory", "lots"], "bad size 'lots'"),
+        (["--share", "/nonexistent-share"], "/nonexistent-share does not exist"),
+        (["--share", "/etc/hostname"], "/etc/hostname is not a directory"),
+        (["--share", "/tmp:/data", "--share", "/var/tmp:/data"], "two --share options name the same path"),
+        (["--share", "/tmp:/proc"], "is where the VM's own file systems are"),
+        (["--env", "A B=1"], "bad --env"),
+        (["--accel", "hvf"], "unknown accelerator 'hvf'"),
+        (["--keep-changes"], "--keep-changes writes to a disk file"),
+    ],
+)
+def test_bad_vm_run_options_are_refused_before_anything_runs(options: list[str], said: str) -> None:
+    from tests.conftest import hepstack
+
+    result = hepstack("vm", "run", *options, "lat/dev", "--", "true", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "\nhint: " in result.stderr, result.stderr
+    assert said in result.stderr, result.stderr

@@ -65,7 +65,7 @@ def run(
     The exit status is the command's; its output is the command's, hepstack's own lines go to stderr.
     On the console, exit the shell to power off (Ctrl-a x stops QEMU at once).
 
-    Example: hepstack vm run --share $PWD lat/dev -- lat-run digi.yaml
+    Example: hepstack vm run --share $PWD lat/dev -- lat-run digi -s raw_r000001_c000.ldf
     """
     from hepstack.vm.commands import vm_run
 
