@@ -58,11 +58,10 @@ def public_directory() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def developer_disk(vm_images: dict[str, str], test_user: pwd.struct_passwd, public_directory: Path) -> Path:
-    """vmtest/base as qcow2, exported by root through sudo for the test user: its developer account."""
-    disk = public_directory / "dev.qcow2"
-    sudo = {"SUDO_UID": str(test_user.pw_uid), "SUDO_GID": str(test_user.pw_gid)}
-    result = hepstack("export", vm_images["base"], "--format", "qcow2", "--output", str(disk), env=sudo)
+def release_disk(vm_images: dict[str, str], public_directory: Path) -> Path:
+    """vmtest/base as qcow2, exported by root (a release manager): made for root, booted by others."""
+    disk = public_directory / "release.qcow2"
+    result = hepstack("export", vm_images["base"], "--format", "qcow2", "--output", str(disk))
     assert f"qcow2: {disk}" in result.stdout and "hepstack vm run" in result.stdout
     return disk
 
@@ -95,9 +94,10 @@ def check_command_run(
 
 
 def test_a_command_on_a_share_runs_as_the_user_and_its_files_are_theirs(
-    developer_disk: Path, test_user: pwd.struct_passwd, public_directory: Path
+    release_disk: Path, test_user: pwd.struct_passwd, public_directory: Path
 ) -> None:
-    """The test user boots the disk (QEMU unprivileged): the command runs as them, files are theirs."""
+    """The test user boots root's disk (QEMU unprivileged): the VM's developer is the test user (uid and
+    gid), the command runs as them with the layer's environment, and its files on the share are theirs."""
     share = shared_directory(public_directory, test_user)
     argv = [
         "runuser",
@@ -109,7 +109,7 @@ def test_a_command_on_a_share_runs_as_the_user_and_its_files_are_theirs(
         "run",
         "--share",
         str(share),
-        str(developer_disk),
+        str(release_disk),
     ]
     result = subprocess.run(
         [*argv, "--", "sh", "-c", COMMAND],
@@ -123,12 +123,12 @@ def test_a_command_on_a_share_runs_as_the_user_and_its_files_are_theirs(
 
 
 def test_root_through_sudo_boots_as_the_user(
-    developer_disk: Path, test_user: pwd.struct_passwd, public_directory: Path
+    release_disk: Path, test_user: pwd.struct_passwd, public_directory: Path
 ) -> None:
     """hepstack as root for a sudo user: QEMU drops to that user, so the share's new files are theirs."""
     share = shared_directory(public_directory, test_user)
     sudo = {"SUDO_UID": str(test_user.pw_uid), "SUDO_GID": str(test_user.pw_gid)}
-    options = ["--share", f"{share}:/work", "--workdir", "/work", str(developer_disk)]
+    options = ["--share", f"{share}:/work", "--workdir", "/work", str(release_disk)]
     result = hepstack("vm", "run", *options, "--", "sh", "-c", COMMAND, check=False, env=sudo)
     check_command_run(result, share, test_user, "/work")
 
@@ -167,12 +167,6 @@ def test_the_legacy_layer_boots_to_a_console(vm_images: dict[str, str]) -> None:
 def _read_all(stream: IO[bytes], sink: bytearray) -> None:
     while chunk := stream.read1(4096):  # type: ignore[attr-defined]
         sink.extend(chunk)
-
-
-def raw_copy(disk: Path, target: Path) -> Path:
-    raw = target / "disk.raw"
-    subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(disk), str(raw)], check=True)
-    return raw
 
 
 def disk_files(raw: Path, target: Path) -> tuple[Path, Path]:
@@ -230,12 +224,18 @@ def host_secrets(test_user: pwd.struct_passwd) -> dict[str, bytes]:
 
 
 def test_the_disk_holds_the_image_and_no_host_secret(
-    developer_disk: Path, test_user: pwd.struct_passwd, tmp_path: Path
+    vm_images: dict[str, str], test_user: pwd.struct_passwd, tmp_path: Path
 ) -> None:
+    """A raw disk made by root through sudo for the test user: every file is the image's or one hepstack
+    adds, and none holds a secret of the host."""
     from hepstack.context import Context
     from hepstack.registry.convert import cached_image
 
-    root, boot = disk_files(raw_copy(developer_disk, tmp_path), tmp_path)
+    raw = tmp_path / "dev.raw"
+    sudo = {"SUDO_UID": str(test_user.pw_uid), "SUDO_GID": str(test_user.pw_gid)}
+    hepstack("export", vm_images["base"], "--format", "raw", "--output", str(raw), env=sudo)
+    assert raw.stat().st_blocks * 512 < raw.stat().st_size / 2  # sparse: the free space takes nothing
+    root, boot = disk_files(raw, tmp_path)
     tree = cached_image("localhost/vmtest/base:latest", "podman", "charliecloud", Context.from_environment())
     secrets = host_secrets(test_user)
     assert any("ssh_host" in name for name in secrets), (
@@ -291,21 +291,19 @@ def check_refused(result: subprocess.CompletedProcess[str], *said: str) -> None:
         assert text in result.stderr, result.stderr
 
 
-def test_a_missing_qemu_is_said_before_any_disk_is_made(developer_disk: Path, tmp_path: Path) -> None:
-    result = hepstack(
-        "vm", "run", str(developer_disk), "--", "true", check=False, env={"PATH": str(tmp_path)}
-    )
+def test_a_missing_qemu_is_said_before_any_disk_is_made(release_disk: Path, tmp_path: Path) -> None:
+    result = hepstack("vm", "run", str(release_disk), "--", "true", check=False, env={"PATH": str(tmp_path)})
     check_refused(result, "qemu-system-x86_64", "apt-get install qemu-system-x86")
 
 
-def test_kvm_asked_for_where_it_is_unusable(developer_disk: Path, test_user: pwd.struct_passwd) -> None:
+def test_kvm_asked_for_where_it_is_unusable(release_disk: Path, test_user: pwd.struct_passwd) -> None:
     kvm = Path("/dev/kvm")
     if kvm.exists() and kvm.stat().st_mode & 0o006:
         pytest.skip("/dev/kvm is open to everyone here")
     # The test user without supplementary groups (kvm among them): /dev/kvm is root's and kvm's.
     uid, gid = str(test_user.pw_uid), str(test_user.pw_gid)
     argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
-    command = [HEPSTACK, "vm", "run", "--accel", "kvm", str(developer_disk), "--", "true"]
+    command = [HEPSTACK, "vm", "run", "--accel", "kvm", str(release_disk), "--", "true"]
     result = subprocess.run([*argv, *command], capture_output=True, text=True, check=False, cwd="/")
     check_refused(result, "--accel kvm, but KVM is unusable here: /dev/kvm", "leave out --accel")
 

@@ -136,6 +136,7 @@ def test_root_adds_no_account() -> None:
     assert guest.merge_accounts(PASSWD, GROUP, SHADOW, guest.Account("root", 0, 0)) == (PASSWD, GROUP, SHADOW)
 
 
+DEV = guest.Account("dev", 1234, 1234)
 HOSTILE = ["it's", 'a "b" $HOME `id` $(id)', "semi; colon & amp | pipe", "new\nline", "back\\slash", "*", ""]
 
 
@@ -160,19 +161,19 @@ def test_image_variables_reach_the_guest_shell_unchanged(tmp_path: Path) -> None
 
 def test_the_command_runs_with_its_arguments_unchanged(tmp_path: Path) -> None:
     words = [value for value in HOSTILE if "\n" not in value]
-    request = session.Session(command=("printf", "%s\\0", *words), workdir=str(tmp_path), env=(("X", "$y"),))
+    request = session.Session(DEV, ("printf", "%s\\0", *words), workdir=str(tmp_path), env=(("X", "$y"),))
     script = session.command_script(request)
     assert _sh(script, tmp_path).split("\0")[:-1] == words
     with pytest.raises(ValueRejected):
-        session.command_script(session.Session(command=("true",), env=(("A-B", "1"),)))
-    home = _sh(session.command_script(session.Session(command=("pwd",))), tmp_path)
+        session.command_script(session.Session(DEV, ("true",), env=(("A-B", "1"),)))
+    home = _sh(session.command_script(session.Session(DEV, ("pwd",))), tmp_path)
     assert home == os.path.realpath(os.environ["HOME"]) + "\n"  # no --workdir: the home of its user
 
 
 def test_the_session_file_quotes_share_paths(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
     shares = (qemu.Share("/host/a", "/data/it's here", False), qemu.Share("/host/b", "/ref", True))
     text = session.session_file(
-        session.Session(command=("true",), shares=shares, terminal="xterm", rows=40, columns=120)
+        session.Session(DEV, ("true",), shares=shares, terminal="xterm", rows=40, columns=120)
     )
     golden("vm/session", text)
     calls = _sh('share() { printf \'%s|%s|%s\\n\' "$1" "$2" "$3"; }\n' + text, tmp_path)

@@ -12,6 +12,7 @@ from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
 from hepstack.runtimes.base import Bind, parse_env
 from hepstack.vm import qemu, session
+from hepstack.vm.guest import Account
 from hepstack.vm.image import Disk, cached_disk, disk_format_of
 
 MIB = 1024 * 1024
@@ -93,6 +94,7 @@ def vm_run(
     disk = find_disk(image, context, engine, keep_changes)
     size = shutil.get_terminal_size(fallback=(0, 0))
     request = session.Session(
+        account=Account.of(invoking_user()),
         command=tuple(command),
         shares=parsed_shares,
         workdir=workdir,

@@ -25,6 +25,7 @@ from hepstack.names import ENV_NAME
 from hepstack.quoting import bash_word, check_text, reject
 from hepstack.runtimes.base import check_container_path
 from hepstack.vm import qemu
+from hepstack.vm.guest import Account
 from hepstack.vm.qemu import Accelerator, Machine, Share
 
 POLL_SECONDS = 0.05
@@ -34,8 +35,9 @@ RESERVED_TARGETS = ("/", "/proc", "/sys", "/dev", "/run", "/run/hepstack")
 
 @dataclass(frozen=True)
 class Session:
-    """What the VM is asked to do."""
+    """What the VM is asked to do, and for whom."""
 
+    account: Account
     command: tuple[str, ...] = ()  # empty: a console
     shares: tuple[Share, ...] = ()
     workdir: str | None = None
@@ -48,7 +50,12 @@ class Session:
 
 def session_file(session: Session) -> str:
     """``session``, sourced by the VM's init."""
+    account = session.account
     values = {
+        "vm_user": account.name,
+        "vm_uid": str(account.uid),
+        "vm_gid": str(account.gid),
+        "vm_home": account.home,
         "vm_mode": "command" if session.command else "console",
         "vm_as_root": "1" if session.as_root else "0",
         "vm_term": session.terminal,

@@ -49,6 +49,30 @@ else
     control=
 fi
 
+# The session's developer is whoever ran `hepstack vm run`, not necessarily whom the disk was made for (a
+# release manager exports one disk for many): their account replaces any of the same name or uid.
+adopt_account() {
+    [ "$vm_uid" = 0 ] && return
+    $bb awk -F: -v n="$vm_user" -v u="$vm_uid" -v g="$vm_gid" \
+        '$1 == n && $3 == u && $4 == g { found = 1 } END { exit !found }' /etc/passwd && return
+    $bb awk -F: -v n="$vm_user" -v u="$vm_uid" '$1 != n && $3 != u' /etc/passwd > /etc/passwd.new
+    echo "$vm_user:x:$vm_uid:$vm_gid:hepstack developer:$vm_home:$vm_shell" >> /etc/passwd.new
+    $bb chmod 644 /etc/passwd.new && $bb mv /etc/passwd.new /etc/passwd
+    if [ -f /etc/shadow ]; then
+        $bb awk -F: -v n="$vm_user" '$1 != n' /etc/shadow > /etc/shadow.new
+        echo "$vm_user:!:19000:0:99999:7:::" >> /etc/shadow.new
+        $bb chmod 640 /etc/shadow.new && $bb mv /etc/shadow.new /etc/shadow
+    fi
+    $bb awk -F: -v g="$vm_gid" '$3 == g { found = 1 } END { exit !found }' /etc/group \
+        || echo "$vm_user:x:$vm_gid:" >> /etc/group
+    if [ ! -d "$vm_home" ]; then
+        $bb mkdir -p "$vm_home"
+        [ -d /etc/skel ] && $bb cp -a /etc/skel/. "$vm_home/"
+        $bb chown -R "$vm_uid:$vm_gid" "$vm_home"
+    fi
+}
+[ -n "$control" ] && adopt_account
+
 # As the developer (or root when asked): a clean environment with the layer's variables, then su keeps
 # it (-p), then the login shell applies /etc/profile and the layer's profile scripts, as `hepstack run`
 # does in a container.
