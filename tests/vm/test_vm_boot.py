@@ -74,7 +74,7 @@ def shared_directory(parent: Path, owner: pwd.struct_passwd) -> Path:
 
 
 COMMAND = (
-    'id -un; id -u; echo "$VMTEST_RELEASE/$VMTEST_PROFILE"; pwd; '
+    'id -un; id -u; echo "$VMTEST_RELEASE/$VMTEST_PROFILE/$VMTEST_QUOTED"; pwd; '
     "printf data > made; mkdir sub; echo err >&2; exit 3"
 )
 
@@ -83,7 +83,10 @@ def check_command_run(
     result: subprocess.CompletedProcess[str], share: Path, owner: pwd.struct_passwd, workdir: str
 ) -> None:
     assert result.returncode == 3, result.stderr
-    assert result.stdout == f"{owner.pw_name}\n{owner.pw_uid}\n0.1/profile applied\n{workdir}\n"
+    assert (
+        result.stdout
+        == f'{owner.pw_name}\n{owner.pw_uid}\n0.1/profile applied/it\'s `x`; "y" & z\n{workdir}\n'
+    )
     assert "vm: booting" in result.stderr and "vm: booted in" in result.stderr, result.stderr
     assert " with TCG " in result.stderr or " with KVM " in result.stderr
     assert result.stderr.rstrip().endswith("err") and "Traceback" not in result.stderr
