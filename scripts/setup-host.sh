@@ -25,6 +25,8 @@ packages=(
     mmdebstrap debian-archive-keyring                              # bootstrap base layers without a registry
     squashfs-tools siftool                                         # exports: squashfs, SIF checks
     docker-registry apache2-utils                                  # a local registry (tests), htpasswd
+    qemu-system-x86 qemu-utils                                     # VMs of a layer (hepstack vm run, qcow2)
+    e2fsprogs fakeroot dosfstools mtools syslinux syslinux-common kmod  # their disks, made in user space
     python3-venv python3-dev sqlite3 sudo procps passwd ca-certificates
 )
 apt_install "${packages[@]}"
@@ -81,6 +83,13 @@ if [ ! -f "$test_home/.config/containers/storage.conf" ]; then
 fi
 grep -q "^${test_user}:" /etc/subuid || echo "${test_user}:200000:65536" >> /etc/subuid
 grep -q "^${test_user}:" /etc/subgid || echo "${test_user}:200000:65536" >> /etc/subgid
+
+# --- /dev/kvm for the group kvm, as Debian's udev rule makes it (no udev here: the node stays 0600 root) ---
+getent group kvm >/dev/null || groupadd --system kvm
+usermod -aG kvm "$test_user"
+if [ -c /dev/kvm ]; then
+    chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+fi
 
 # --- servers for tests (loopback only): PostgreSQL, MariaDB, xrootd, sshd :2222, Chromium (docs/test-setup.md)
 # Before the schedulers: SLURM's accounting (slurmdbd) keeps its records in that MariaDB.

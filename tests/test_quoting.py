@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from hepstack.quoting import (
     job_variable,
     lsf_word,
     mount_option_value,
+    qemu_option_value,
     sge_word,
     slurm_word,
 )
@@ -109,6 +111,7 @@ def test_control_characters_are_refused_with_a_hint(value: str) -> None:
         lambda v: bind_field(v, "x"),
         lambda v: containerfile_line(v, "x"),
         lambda v: containerfile_string(v, "x"),
+        lambda v: qemu_option_value(v, "x"),
     ):
         with pytest.raises(HepstackError, match="control character") as refused:
             check(value)
@@ -162,3 +165,21 @@ def test_containerfile_values() -> None:
         with pytest.raises(HepstackError, match=reason):
             containerfile_line(bad, "run")
     assert containerfile_string('é "q" \\ $HOME', "env") == '"é \\"q\\" \\\\ $HOME"'
+
+
+def test_qemu_option_values_are_read_back_by_qemu(tmp_path: Path) -> None:
+    """QEMU's own option parser (qemu-img --image-opts) reads a doubled comma back as one: a path with
+    ',' or ',driver=...' in it names that file and sets no option."""
+    import shutil
+
+    if shutil.which("qemu-img") is None:
+        pytest.skip("qemu-img is not installed (scripts/setup-host.sh installs qemu-utils)")
+    folder = tmp_path / "a,b"
+    folder.mkdir()
+    disk = folder / "x,file.driver=null-co,y=z"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "1M"], check=True)
+    options = f"driver=raw,file.driver=file,file.filename={qemu_option_value(str(disk), 'path')}"
+    shown = subprocess.run(
+        ["qemu-img", "info", "--image-opts", options], capture_output=True, text=True, check=True
+    )
+    assert f"image: {disk}\n" in shown.stdout and "virtual size: 1 MiB" in shown.stdout

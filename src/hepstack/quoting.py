@@ -16,6 +16,7 @@ argv element                :func:`argument` (anything but NUL)
 HTCondor submit file        :func:`htcondor_value`, :func:`classad_string`
 ``--mount`` option value    :func:`mount_option_value` (podman, docker, buildah's ``RUN --mount``)
 ``SRC:DST[:opts]`` binds    :func:`bind_field` (apptainer --bind, shifter --volume, ch-run --bind)
+QEMU ``-opt key=value,...`` :func:`qemu_option_value` (-drive, -virtfs, -chardev)
 Containerfile               :func:`containerfile_line` (shell form), :func:`containerfile_string`
                             (ENV/LABEL word), :func:`containerfile_json` (exec/JSON form)
 ==========================  ===========================================================================
@@ -240,6 +241,16 @@ def bind_field(value: str, what: str) -> str:
                 "bind a path without ':', ',' or ';' (make a symlink to it, or rename it)",
             )
     return value
+
+
+def qemu_option_value(value: str, what: str) -> str:
+    """A value in a QEMU option list (``-drive file=V,format=qcow2``, ``-virtfs local,path=V,...``).
+
+    QEMU's option parser (util/qemu-option.c, get_opt_value) ends a value at ``,`` unless it is doubled:
+    ``path=/a,,b`` is the path ``/a,b``. So every comma is doubled, and nothing else can end the value.
+    """
+    check_text(value, what)
+    return value.replace(",", ",,")
 
 
 # --- Containerfiles -------------------------------------------------------------------------------

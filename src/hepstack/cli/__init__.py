@@ -62,6 +62,7 @@ def _register() -> None:
         schema,
         serve,
         verify,
+        vm,
     )
 
 

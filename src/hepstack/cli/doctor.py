@@ -29,7 +29,7 @@ def doctor(
         ),
     ] = False,
 ) -> None:
-    """Check engines, runtimes and batch schedulers: which work here, why the others don't, start latency."""
+    """Check engines, runtimes, schedulers and VMs: what works here, why the rest doesn't, start latency."""
     from rich.table import Table
 
     from hepstack.catalog import Catalog
@@ -69,6 +69,14 @@ def doctor(
         answers = "[green]yes[/]" if scheduler.answers else "[red]no[/]"
         schedulers.add_row(scheduler.name, answers, scheduler.detail)
     console.print(schedulers)
+    from hepstack.vm.health import check_vm
+
+    machines = Table(
+        "vm", "works", "detail", title="virtual machines (hepstack vm run, export --format qcow2)"
+    )
+    for check in check_vm():
+        machines.add_row(check.item, "[green]yes[/]" if check.works else "[red]no[/]", check.detail)
+    console.print(machines)
 
 
 def _compare(reports: list[RuntimeReport], image: str | None, context: Context) -> None:

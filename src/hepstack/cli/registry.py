@@ -107,7 +107,11 @@ def pull(
 def export(
     image: Annotated[str, typer.Argument(help="STACK/LAYER (newest build) or an engine reference.")],
     export_format: Annotated[
-        str, typer.Option("--format", help="oci-archive, squashfs, dir (unpacked tree) or sif.")
+        str,
+        typer.Option(
+            "--format",
+            help="oci-archive, squashfs, dir (unpacked tree), sif, or a bootable VM disk: qcow2, raw.",
+        ),
     ] = "oci-archive",
     output: Annotated[
         Path | None, typer.Option(help="Where to write (default: from the image name).")
@@ -117,6 +121,8 @@ def export(
     """Export an image for HPC runtimes and shared filesystems.
 
     Example: hepstack export lat/release --format squashfs --output /shared/lat-1.0.sqfs
+
+    A qcow2 or raw disk boots the layer as a developer VM (you are its user): hepstack vm run FILE.
     """
     from hepstack.context import Context
     from hepstack.launch import resolve_image
@@ -135,6 +141,8 @@ def export(
     )
     console = make_console()
     console.print(f"{export_format}: {written}")
+    if export_format in ("qcow2", "raw"):
+        console.print(f"boot it: hepstack vm run {written} [--share DIR] [-- CMD]")
     if export_format == "sif":
         console.print(sif_report(written).rstrip())
         console.print("checked with siftool; whether Apptainer runs it cannot be checked without Apptainer")

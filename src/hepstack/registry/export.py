@@ -7,6 +7,7 @@
 - ``dir``: the unpacked tree with ``/ch/environment``, for a shared filesystem (the CVMFS "unpacked" pattern).
 - ``sif``: a SquashFS primary partition in a SIF container (siftool). Checked with ``siftool list``/``info``;
   whether Apptainer runs it cannot be checked on a host without Apptainer.
+- ``qcow2``, ``raw``: a bootable developer VM disk of the layer (:mod:`hepstack.vm`, docs/vm.md).
 """
 
 from __future__ import annotations
@@ -23,8 +24,16 @@ from hepstack.errors import HepstackError
 from hepstack.private import open_exclusive
 from hepstack.registry.transfer import SKOPEO_HINT, storage_transport
 
-FORMATS = ("oci-archive", "squashfs", "dir", "sif")
-SUFFIXES = {"oci-archive": ".oci.tar", "squashfs": ".sqfs", "dir": "", "sif": ".sif"}
+FORMATS = ("oci-archive", "squashfs", "dir", "sif", "qcow2", "raw")
+SUFFIXES = {
+    "oci-archive": ".oci.tar",
+    "squashfs": ".sqfs",
+    "dir": "",
+    "sif": ".sif",
+    "qcow2": ".qcow2",
+    "raw": ".raw",
+}
+VM_FORMATS = ("qcow2", "raw")  # bootable disks: hepstack.vm
 
 
 def default_output(reference: str, export_format: str) -> Path:
@@ -49,6 +58,11 @@ def export_image(
     if export_format == "oci-archive":
         oci_archive(reference, engine_name, output)
         return output
+    if export_format in VM_FORMATS:
+        from hepstack.identity import invoking_user
+        from hepstack.vm.image import build_disk
+
+        return build_disk(reference, engine_name, image_id, output, export_format, context, invoking_user())
     from hepstack.registry.convert import cached_image
 
     kind = {"dir": "charliecloud", "squashfs": "squashfs", "sif": "sif"}[export_format]
