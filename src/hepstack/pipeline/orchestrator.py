@@ -148,13 +148,11 @@ class Orchestrator:
         """Write what ``advance`` found. Every write is conditional on the state this pass read, so a
         `cancel` or `rollback` committed in between wins."""
         now = db.now()
-        s = db.streams
         with self.database.write() as connection:
             self._renew(connection)
+            if changes.admitted:
+                connection.execute(_ADMITTED, [{"b_stream": stream_id} for stream_id in changes.admitted])
             for stream_id in changes.admitted:
-                connection.execute(
-                    update(s).where(s.c.id == stream_id, s.c.state == "WAITING").values(state="RUNNING")
-                )
                 graph.streams[stream_id].state = "RUNNING"
             candidates = [x for x, _ in changes.ready] + [x for x, _ in changes.skipped]
             still = _still_waiting(connection, candidates)
@@ -169,12 +167,10 @@ class Orchestrator:
                 connection.execute(_SKIPPED, rows)
             for x, _ in skipped:
                 graph.instances[x].state = "SKIPPED"
+            if changes.finished:
+                rows = [{"b_stream": x, "state": state, "finished_at": now} for x, state in changes.finished]
+                connection.execute(_FINISHED, rows)
             for stream_id, state in changes.finished:
-                connection.execute(
-                    update(s)
-                    .where(s.c.id == stream_id, s.c.state == "RUNNING")
-                    .values(state=state, finished_at=now)
-                )
                 graph.streams[stream_id].state = state
         if changes.finished:
             faults.point("after-finish")
@@ -432,6 +428,17 @@ def _inputs(instance: InstanceView) -> dict[str, list[str]]:
     return json.loads(instance.inputs) if instance.inputs else {}
 
 
+# (conditional on the state this pass read: a stream cancelled meanwhile stays cancelled)
+_ADMITTED = (
+    update(db.streams)
+    .where(db.streams.c.id == bindparam("b_stream"), db.streams.c.state == "WAITING")
+    .values(state="RUNNING")
+)
+_FINISHED = (
+    update(db.streams)
+    .where(db.streams.c.id == bindparam("b_stream"), db.streams.c.state == "RUNNING")
+    .values(state=bindparam("state"), finished_at=bindparam("finished_at"))
+)
 _READY = (
     update(db.instances)
     .where(db.instances.c.id == bindparam("b_instance"))
