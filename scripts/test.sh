@@ -9,4 +9,4 @@ venv=.venv
 "$venv/bin/mypy"
 # The example experiment's own tests run in its native install (Python 3.9-compatible code, own pins).
 /opt/lat-native/bin/python -m pytest -q -p no:cacheprovider examples/lat/tests
-exec "$venv/bin/python" -m pytest "$@"
+exec "$venv/bin/python" -m pytest --durations=30 "$@"  # the slowest tests named in every CI log
