@@ -7,11 +7,12 @@ from pathlib import Path
 
 from hepstack.bench.analysis import analyze
 from hepstack.bench.execute import Measured, Resources
-from hepstack.bench.outputs import Verdict, checksums, round_verdicts
+from hepstack.bench.outputs import checksums, round_verdicts
 from hepstack.bench.report import BenchReport, verdict_lines
 from hepstack.bench.runner import ArmSetup, RunRecord, StudyRun
 from hepstack.bench.study import Arm, Study, StudySpec, Workload
 from hepstack.bench.timing import TimeTrackerDB
+from hepstack.bench.verdict import Verdict
 from hepstack.launch import ResolvedImage
 from hepstack.runtimes import get_runtime
 from tests.bench.helpers import write_art_db

@@ -142,8 +142,9 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
 
 
 def client_for(state: State, *, allow_actions: bool = False, token: str | None = None, port: int = 8470):  # type: ignore[no-untyped-def]
-    from hepstack.web.app import Settings, create_app
+    from hepstack.web.app import create_app
     from hepstack.web.data import Sources
+    from hepstack.web.settings import Settings
 
     settings = Settings(port=port, allow_actions=allow_actions, token=token)
     app = create_app(Sources(Context.from_environment(), state.url), settings)

@@ -27,7 +27,7 @@ _EXPORTS = {
     "Analysis": "hepstack.bench.analysis",
     "analyze": "hepstack.bench.analysis",
     "BenchReport": "hepstack.bench.report",
-    "write_report": "hepstack.bench.report",
+    "write_report": "hepstack.bench.report_files",
     "study_report": "hepstack.bench.workflow",
     "compare_report": "hepstack.bench.workflow",
 }

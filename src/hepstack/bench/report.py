@@ -8,18 +8,15 @@ study says otherwise) and a ``*`` when that interval excludes 1. One table per w
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from hepstack.bench.analysis import Analysis, Cell, Row
-from hepstack.private import write_atomically
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from hepstack.bench.outputs import Verdict
+    from hepstack.bench.verdict import Verdict
 
 SCHEMA = "hepstack.bench/1"
 
@@ -240,21 +237,3 @@ def process_medians(runs: list[dict[str, object]]) -> dict[str, float] | None:
         return None
     keys = ("wall_s", "cpu_user_s", "cpu_sys_s", "maxrss_kb")
     return {key: statistics.median(float(r[key]) for r in resources) for key in keys}  # type: ignore[index]
-
-
-def write_report(report: BenchReport, directory: Path, per_module: bool) -> Path:
-    """Write table.md, summary.json, the PNG plots and report.html into ``directory``; return report.html."""
-    from hepstack.bench.html import render_html
-    from hepstack.bench.plots import write_plots
-
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / "table.md", render_markdown(report, per_module))
-    _write_atomic(directory / "summary.json", json.dumps(summary_json(report), indent=2) + "\n")
-    plots = write_plots(report.analysis, directory)
-    page = directory / "report.html"
-    _write_atomic(page, render_html(report, per_module, plots))
-    return page
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    write_atomically(str(path), text.encode(), 0o666)  # an output: readable as the umask allows

@@ -24,7 +24,7 @@ from hepstack.bench.study import Arm, Study, Workload
 from hepstack.errors import HepstackError
 
 if TYPE_CHECKING:
-    from hepstack.bench.outputs import Verdict
+    from hepstack.bench.verdict import Verdict
     from hepstack.context import Context
     from hepstack.launch import ResolvedImage
     from hepstack.runtimes import Bind, Runtime

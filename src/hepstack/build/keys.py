@@ -11,18 +11,10 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from hepstack.spec.paths import ignored
+
 KEY_VERSION = "hepstack-layer-key-v1"
 KEY_LENGTH = 12  # shown in tags: <stack>/<layer>:<key12>
-
-# Never part of a layer's content: caches and build droppings that change when code merely runs.
-IGNORED_NAMES = frozenset(
-    {"__pycache__", ".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "build", ".eggs"}
-)
-IGNORED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
-
-
-def ignored(name: str) -> bool:
-    return name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES)
 
 
 def walk_files(root: Path) -> Iterator[Path]:

@@ -79,7 +79,7 @@ def run(
 
     Example: hepstack bench examples/lat/studies/art-study.yaml --arms native,podman --repetitions 3
     """
-    from hepstack.bench.report import write_report
+    from hepstack.bench.report_files import write_report
     from hepstack.bench.workflow import study_report
     from hepstack.context import Context
 
@@ -121,7 +121,7 @@ def compare(
 
     Example: hepstack bench compare native=n.db docker=d.db shifter=s.db --per-module
     """
-    from hepstack.bench.report import write_report
+    from hepstack.bench.report_files import write_report
     from hepstack.bench.workflow import compare_report
 
     report, directory = compare_report(

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hepstack.cli import app, make_console
+from hepstack.errors import HepstackError
+
+if TYPE_CHECKING:
+    from hepstack.inventory.status import Inventory
 
 
 class Format(StrEnum):
@@ -44,11 +48,21 @@ def inventory(
         return
     text = {
         Format.markdown: render.render_markdown,
-        Format.html: render.render_html,
+        Format.html: _html_page,
         Format.csv: render.render_csv,
         Format.json: render.render_json,
     }[output_format](result)
     print(text, end="")
+
+
+def _html_page(inventory: Inventory) -> str:
+    try:
+        from hepstack.web.render import inventory_page
+    except ImportError as exc:
+        raise HepstackError(
+            f"--format html needs the dashboard's templates: {exc}", hint="pip install 'hepstack[web]'"
+        ) from None
+    return inventory_page(inventory)
 
 
 @app.command()

@@ -126,19 +126,34 @@ def export(
     """
     from hepstack.context import Context
     from hepstack.launch import resolve_image
-    from hepstack.registry.export import default_output, export_image, sif_report
+    from hepstack.registry.export import VM_FORMATS, check_output, default_output, export_image, sif_report
 
     context = Context.from_environment()
     resolved = resolve_image(image, context, engine=engine)
     target = output or default_output(resolved.reference, export_format)
-    written = export_image(
-        resolved.reference,
-        export_format,
-        target,
-        context,
-        engine_name=resolved.engine,
-        image_id=resolved.image_id,
-    )
+    if export_format in VM_FORMATS:
+        from hepstack.identity import invoking_user
+        from hepstack.vm.image import build_disk
+
+        check_output(target)
+        written = build_disk(
+            resolved.reference,
+            resolved.engine,
+            resolved.image_id,
+            target,
+            export_format,
+            context,
+            invoking_user(),
+        )
+    else:
+        written = export_image(
+            resolved.reference,
+            export_format,
+            target,
+            context,
+            engine_name=resolved.engine,
+            image_id=resolved.image_id,
+        )
     console = make_console()
     console.print(f"{export_format}: {written}")
     if export_format in ("qcow2", "raw"):

@@ -228,18 +228,3 @@ def _fact_json(fact: RunFact) -> dict[str, Any]:
 
 def render_json(inventory: Inventory) -> str:
     return json.dumps(to_json(inventory), indent=1) + "\n"
-
-
-def render_html(inventory: Inventory) -> str:
-    """A self-contained page (inline style, no script) with the table and the evidence."""
-    try:
-        from hepstack.web.render import standalone_page
-    except ImportError as exc:
-        from hepstack.errors import HepstackError
-
-        raise HepstackError(
-            f"--format html needs the dashboard's templates: {exc}", hint="pip install 'hepstack[web]'"
-        ) from None
-    return standalone_page(
-        "inventory.html", inventory=inventory, cells=cells, mark=mark, image_text=image_text
-    )

@@ -41,6 +41,13 @@ def default_output(reference: str, export_format: str) -> Path:
     return Path(f"{name}{SUFFIXES[export_format]}")
 
 
+def check_output(output: Path) -> None:
+    """An export never overwrites: refuse an existing output, make its directory."""
+    if output.exists():
+        raise HepstackError(f"{output} exists", hint="remove it or choose another --output")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+
 def export_image(
     reference: str,
     export_format: str,
@@ -52,17 +59,12 @@ def export_image(
 ) -> Path:
     if export_format not in FORMATS:
         raise HepstackError(f"unknown export format {export_format!r}", hint=f"one of {', '.join(FORMATS)}")
-    if output.exists():
-        raise HepstackError(f"{output} exists", hint="remove it or choose another --output")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    check_output(output)
     if export_format == "oci-archive":
         oci_archive(reference, engine_name, output)
         return output
-    if export_format in VM_FORMATS:
-        from hepstack.identity import invoking_user
-        from hepstack.vm.image import build_disk
-
-        return build_disk(reference, engine_name, image_id, output, export_format, context, invoking_user())
+    if export_format in VM_FORMATS:  # hepstack.vm builds disks on top of this package, not under it
+        raise HepstackError(f"{export_format} is a VM disk", hint="hepstack export calls hepstack.vm for it")
     from hepstack.registry.convert import cached_image
 
     kind = {"dir": "charliecloud", "squashfs": "squashfs", "sif": "sif"}[export_format]

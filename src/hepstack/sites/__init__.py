@@ -19,16 +19,16 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from hepstack.batch.spec import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.errors import LocatedErrors, SpecError
 from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
 from hepstack.quoting import argument, check_text, reject
+from hepstack.resources import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.runtimes import Bind
 from hepstack.runtimes.base import check_container_path
 from hepstack.spec.validation import checked, load_document
 
 # Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
-# hepstack.batch.spec for resources), so a site file and the command line are held to the same rules.
+# hepstack.resources for resources), so a site file and the command line are held to the same rules.
 
 
 def _check_bind(text: str) -> None:

@@ -34,6 +34,18 @@ class PathProblem(ValueError):
         self.hint = hint
 
 
+# Never part of a layer's content: caches and build droppings that change when code merely runs.
+IGNORED_NAMES = frozenset(
+    {"__pycache__", ".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "build", ".eggs"}
+)
+IGNORED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+
+
+def ignored(name: str) -> bool:
+    """True for a file or directory name that is never part of a layer's content (nor checked)."""
+    return name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES)
+
+
 def checked_path(root: Path, text: str, *, expect: Expect, copied: bool = True) -> Path:
     """``text`` relative to ``root``, resolved; raises :class:`PathProblem` unless it is of the
     ``expect``-ed kind. A path whose content is ``copied`` (into a build context, a layer key) must
@@ -83,8 +95,6 @@ def checked_path(root: Path, text: str, *, expect: Expect, copied: bool = True) 
 def check_tree(directory: Path) -> None:
     """Raise :class:`PathProblem` if anything under ``directory`` is not a regular file, directory or
     symlink, or the tree is deeper than :data:`MAX_TREE_DEPTH`. Names the layer key ignores are skipped."""
-    from hepstack.build.keys import ignored
-
     pending = [(directory, 0)]
     while pending:
         current, depth = pending.pop()

@@ -17,8 +17,8 @@ from hepstack.web import security
 if TYPE_CHECKING:
     from hepstack.pipeline.address import Address
     from hepstack.pipeline.db import StateDB
-    from hepstack.web.app import Settings
     from hepstack.web.data import Sources
+    from hepstack.web.settings import Settings
 
 log = logging.getLogger("hepstack.web")
 

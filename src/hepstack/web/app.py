@@ -8,7 +8,6 @@ docs/dashboard.md for the choice. :func:`create_app` takes everything it needs; 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from flask import Flask, Response, abort, g, request, session
 from werkzeug.exceptions import HTTPException
@@ -16,19 +15,7 @@ from werkzeug.exceptions import HTTPException
 from hepstack.web import security
 from hepstack.web.data import Sources
 from hepstack.web.render import configure_templates
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8470
-    allow_actions: bool = False
-    token: str | None = None  # the action token (read from its file); None without --allow-actions
-
-    @property
-    def origin(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+from hepstack.web.settings import Settings
 
 
 def create_app(sources: Sources, settings: Settings) -> Flask:

@@ -11,8 +11,8 @@ from flask import Flask, Response, abort, render_template, send_file
 from hepstack.web import data, security
 
 if TYPE_CHECKING:
-    from hepstack.web.app import Settings
     from hepstack.web.data import Sources
+    from hepstack.web.settings import Settings
 
 # A study's report.html is self-contained (inline style, images as data: URIs): it gets its own policy,
 # still without any script.

@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+if TYPE_CHECKING:
+    from hepstack.inventory.status import Inventory
 
 
 def when(value: float | datetime | None) -> str:
@@ -54,3 +57,16 @@ def standalone_page(template: str, **values: Any) -> str:
     configure_templates(environment)
     css = resources.files("hepstack.web").joinpath("static/style.css").read_text(encoding="utf-8")
     return environment.get_template(template).render(standalone=True, inline_css=css, **values)
+
+
+def inventory_page(inventory: Inventory) -> str:
+    """``hepstack inventory --format html``: the table and its evidence as one self-contained page."""
+    from hepstack.inventory import render
+
+    return standalone_page(
+        "inventory.html",
+        inventory=inventory,
+        cells=render.cells,
+        mark=render.mark,
+        image_text=render.image_text,
+    )

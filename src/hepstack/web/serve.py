@@ -33,7 +33,8 @@ def serve_dashboard(
     try:
         from waitress.server import create_server
 
-        from hepstack.web.app import Settings, create_app
+        from hepstack.web.app import create_app
+        from hepstack.web.settings import Settings
     except ImportError as exc:
         raise HepstackError(
             f"the dashboard needs its extra: {exc}", hint="pip install 'hepstack[web]' (Flask and waitress)"
