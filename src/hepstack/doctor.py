@@ -67,7 +67,7 @@ def check_runtimes(image: str | None, context: Context, repeats: int = 5) -> lis
         availability = runtime.availability()
         latency = None
         detail = availability.detail
-        if availability.works and (image or name == "native"):
+        if availability.works and (image or not runtime.in_image):
             try:
                 latency = start_latency_ms(name, image or "native", context, repeats)  # native: a label
             except Exception as exc:  # doctor reports every failure as a finding, never crashes

@@ -151,7 +151,7 @@ def build_request(
 ) -> RunRequest:
     image_env: dict[str, str] = {}
     profiles: list[str] = []
-    if runtime.name == "native":
+    if not runtime.in_image:
         image_env, profiles = native_layer_environment(image, context)
     return RunRequest(
         image=image.reference,

@@ -206,8 +206,8 @@ def _run_workload(
     command = [*setup.arm.command_prefix, *(word.format_map(values) for word in workload.command)]
     binds = [Bind(str(output), str(output))]
     if inputs is not None:
-        # ch-run binds are always read-write (it refuses ':ro'); every other runtime gets a read-only bind.
-        binds.append(Bind(str(inputs), str(inputs), read_only=setup.runtime.name != "charliecloud"))
+        # Read-only wherever the runtime takes ':ro' (ch-run refuses it: its binds are read-write).
+        binds.append(Bind(str(inputs), str(inputs), read_only=setup.runtime.read_only_binds))
     argv, env = _runtime_command(setup, command, binds, str(output), context)
     measured = run_measured(argv, env, output.parent / label)
     if measured.returncode != 0:

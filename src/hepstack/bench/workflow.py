@@ -224,12 +224,12 @@ def image_identity(setup: ArmSetup) -> dict[str, object]:
         "id": image.image_id,
         "digests": [],
     }
-    if setup.runtime.name == "native":
+    if not setup.runtime.in_image:
         info["note"] = (
             "native runs on the host (with the layer chain's env and profile for STACK/LAYER images)"
         )
         return info
-    engine = get_engine(setup.runtime.name if setup.runtime.name in ("podman", "docker") else image.engine)
+    engine = get_engine(setup.runtime.engine_name or image.engine)
     inspected = proc.run(
         [
             *engine.inspect_argv(image.reference)[:-1],
@@ -250,7 +250,7 @@ def image_identity(setup: ArmSetup) -> dict[str, object]:
 
 
 def _rusage_scope(setup: ArmSetup) -> str:
-    if setup.runtime.name in ("podman", "docker"):
+    if setup.runtime.engine_name is not None:  # an engine: its daemon or conmon runs the container
         return "rusage of the client only (the container is not our child; no job report)"
     return "rusage"
 

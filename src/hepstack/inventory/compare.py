@@ -44,7 +44,7 @@ def isolation_options(runtime: Runtime) -> str:
     """The options of the command line hepstack runs for ``true`` in an image, up to the image itself."""
     from hepstack.identity import invoking_user
 
-    image = "/nonexistent/image" if runtime.name == "charliecloud" else SAMPLE_IMAGE
+    image = "/nonexistent/image" if runtime.image_is_a_path else SAMPLE_IMAGE
     try:
         argv = runtime.argv(RunRequest(image=image, command=["true"], user=invoking_user()))
     except Exception as exc:  # a tool that is not installed: say so, the comparison goes on

@@ -187,11 +187,11 @@ def mark_outputs(directory: Path, runtime: str, image: str, context: Context) ->
     layer key) that make the outputs in it, for ``verify`` to record. Returns what was written."""
     from hepstack.runtimes import get_runtime
 
-    get_runtime(runtime)  # an unknown name fails with the list of known ones
+    in_image = get_runtime(runtime).in_image  # an unknown name fails with the list of known ones
     if not directory.is_dir():
         raise HepstackError(f"{directory} is not a directory", hint="create the output directory first")
     resolved: dict[str, Any] = {"reference": image, "id": None, "key": None}
-    if runtime != "native":
+    if in_image:
         from hepstack.launch import resolve_image
 
         found = resolve_image(image, context)

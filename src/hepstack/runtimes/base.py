@@ -216,8 +216,8 @@ class Runtime(ABC):
     name: str
     tool: str
     install_hint: str
-    # What `hepstack doctor --compare` and the dashboard's runtime page show (issue 14): how the runtime
-    # gets its privileges, whose uid the job has, where images come from and what a site installs, as
+    # What `hepstack doctor --compare` and the dashboard's runtime page show (docs/inventory.md): how the
+    # runtime gets its privileges, whose uid the job has, where images come from and what a site installs, as
     # this module's documentation (cited in each runtime's docstring) and its argv say.
     privilege_model: str = ""
     runs_as_user: str = ""
@@ -225,6 +225,11 @@ class Runtime(ABC):
     image_formats: str = ""
     image_caching: str = ""
     site_install: str = ""
+    # What callers outside this package may ask instead of switching on the runtime's name:
+    in_image = True  # runs in an image (native: on the host, with the layer chain's env and profile)
+    engine_name: str | None = None  # the build engine that is this runtime's own store (podman, docker)
+    read_only_binds = True  # takes ':ro' binds (ch-run refuses them: every bind is read-write)
+    image_is_a_path = False  # its argv names an unpacked tree or file, not an engine reference
 
     def binary(self) -> str:
         return proc.require(self.tool, f"the {self.name} runtime", self.install_hint)

@@ -24,6 +24,8 @@ SQUASHFS_SUFFIXES = (".sqfs", ".squashfs", ".sqsh")
 class CharliecloudRuntime(Runtime):
     name = "charliecloud"
     tool = "ch-run"
+    read_only_binds = False
+    image_is_a_path = True
     install_hint = "apt-get install charliecloud-runtime (or run scripts/setup-host.sh)"
     privilege_model = "unprivileged user namespaces only: no setuid helper, no daemon"
     runs_as_user = "yes: ch-run keeps the user's uid (ch-run(1))"

@@ -11,6 +11,7 @@ from hepstack.runtimes.podman import engine_run_options, ensure_in_engine
 class DockerRuntime(Runtime):
     name = "docker"
     tool = "docker"
+    engine_name = "docker"
     install_hint = proc.DOCKER_INSTALL_HINT
     privilege_model = "root daemon (dockerd); the docker group is root-equivalent"
     runs_as_user = "only because hepstack passes --user UID:GID (the daemon's default is root)"

@@ -25,6 +25,7 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 class NativeRuntime(Runtime):
     name = "native"
     tool = "env"
+    in_image = False
     install_hint = "coreutils provides env"
     privilege_model = "none: the job is an ordinary process of the user on the host"
     runs_as_user = "yes: the user's own process (env -i, the user's HOME, USER, PATH)"

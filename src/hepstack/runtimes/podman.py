@@ -61,6 +61,7 @@ def ensure_in_engine(target_engine: str, request: RunRequest, context: Context) 
 class PodmanRuntime(Runtime):
     name = "podman"
     tool = "podman"
+    engine_name = "podman"
     install_hint = "apt-get install podman runc uidmap (or run scripts/setup-host.sh)"
     privilege_model = (
         "no daemon; rootless through user namespaces (setuid newuidmap/newgidmap, "
