@@ -7,12 +7,12 @@ import resource
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hepstack.context import Context
 from hepstack.identity import invoking_user
-from hepstack.runtimes import RUNTIMES, RunRequest, get_runtime
+from hepstack.runtimes import RUNTIMES, RunRequest, Runtime, get_runtime
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,12 @@ def check_runtimes(image: str | None, context: Context, repeats: int = 5) -> lis
         availability = runtime.availability()
         latency = None
         detail = availability.detail
-        if availability.works and (image or not runtime.in_image):
+        if availability.works and image and _not_in_store(runtime, image):
+            detail += (
+                f"; {image} is not in {runtime.engine_name}'s store: start latency not measured (doctor "
+                f"only looks; `hepstack run --runtime {name} IMAGE -- true` copies it there once)"
+            )
+        elif availability.works and (image or not runtime.in_image):
             try:
                 latency = start_latency_ms(name, image or "native", context, repeats)  # native: a label
             except Exception as exc:  # doctor reports every failure as a finding, never crashes
@@ -80,10 +85,21 @@ def check_runtimes(image: str | None, context: Context, repeats: int = 5) -> lis
     return reports
 
 
+def _not_in_store(runtime: Runtime, image: str) -> bool:
+    """An engine-backed runtime whose store lacks ``image``: running it would copy the image first."""
+    if runtime.engine_name is None:
+        return False
+    from hepstack.build.engines import get_engine
+
+    return not get_engine(runtime.engine_name).has_image(image)
+
+
 def start_latency_ms(runtime_name: str, image: str, context: Context, repeats: int) -> float:
     """Median wall time of `true` through the runtime, after one warm-up (which also unpacks for ch-run)."""
     runtime = get_runtime(runtime_name)
     request = RunRequest(image=image, command=["true"], user=invoking_user())
+    if runtime.engine_name is not None:  # the image is in this engine's store (_not_in_store): no copy
+        request = replace(request, engine=runtime.engine_name)
     request = runtime.prepare(request, context)
     argv = runtime.argv(request)
     environment = dict(os.environ)
