@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Acceptance 2 of the foundation issue: a second `hepstack build` with nothing changed.
+"""A second `hepstack build` with nothing changed.
 
 Measures, interleaved in one run, (a) `hepstack build SPEC` with every layer cached and (b) a fully
 cached `podman build` of the same rendered Containerfiles and contexts (podman's own layer cache, one

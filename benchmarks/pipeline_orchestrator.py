@@ -1,5 +1,5 @@
 """The orchestrator's own cost at full L1 scale: planned and tracked through every state, on SQLite and on
-PostgreSQL in the same run (pipelines issue, acceptance 8).
+PostgreSQL in the same run (docs/pipelines.md).
 
 Shape (3 deliveries, as the LAT's 3-hourly deliveries, each 3 runs x 7 chunks x 45 crumbs, L1Proc's
 largest crumb count): per delivery findRuns; per run findChunks and 3 merges; per chunk digi, findCrumbs,

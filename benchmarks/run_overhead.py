@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 4, acceptance 5: start-latency overhead of `hepstack run` over the raw runtime command it runs.
+"""Start-latency overhead of `hepstack run` over the raw runtime command it runs.
 
 For each runtime, `hepstack run --print` gives the exact command; then that raw command and
 `hepstack run ... -- true` are timed interleaved (A B C A B C ...), the latter twice: as a repeated run

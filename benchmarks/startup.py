@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Acceptance 8 of the foundation issue: start-up time of the CLI (target: `hepstack --version` <= 150 ms).
+"""Start-up time of the CLI (target: `hepstack --version` <= 150 ms).
 
 Median wall time over N runs of `hepstack --version` and `hepstack --help`, next to a bare
 `python -c pass` from the same interpreter, measured interleaved in one run.

@@ -2,7 +2,7 @@
 # Set up a Debian 12 host for hepstack, as root: container engines, Charliecloud, base-image tools,
 # a test user for rootless runs, and hepstack itself in a virtual environment (.venv in the checkout).
 # Idempotent: run it again at any time; it only starts what is not running.
-# Facts behind every step: ../shared/notes/host.md (cgroup hybrid mode, rlimits, runc + cgroupfs).
+# Facts behind every step: docs/host-facts.md (cgroup hybrid mode, rlimits, runc + cgroupfs).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +35,7 @@ apt_install "${packages[@]}"
 nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
 [ "$nofile" = unlimited ] && nofile=1048576
 [ "$nproc" = unlimited ] && nproc=32768
-[ "$nproc" -gt 32768 ] && nproc=32768   # host.md: nproc above 32768 failed in containers
+[ "$nproc" -gt 32768 ] && nproc=32768   # docs/host-facts.md: nproc above 32768 failed in containers
 mkdir -p /etc/containers
 cat > /etc/containers/containers.conf <<CONF
 # written by hepstack scripts/setup-host.sh

@@ -2,7 +2,7 @@
 # Single-host SLURM and single-host SGE (Son of Grid Engine, the UGE stand-in) for hepstack's batch
 # tests, as root on Debian 12. Idempotent: installs what is missing, writes the configs, starts only
 # the daemons that are not answering. No systemd: daemons run in the background.
-# Every step follows ../shared/notes/host.md ("SLURM on one host", "Son of Grid Engine on one host").
+# Every step follows docs/host-facts.md ("SLURM on one host", "Son of Grid Engine on one host").
 # Jobs are submitted by a non-root user (HEPSTACK_TEST_USER, default hepstack-test).
 set -euo pipefail
 
@@ -20,7 +20,7 @@ logdir=/var/log/hepstack
 mkdir -p "$logdir"
 
 # --- packages ------------------------------------------------------------------------------------------
-# gridengine asks debconf questions; preseed them (host.md) so the install is unattended.
+# gridengine asks debconf questions; preseed them (docs/host-facts.md) so the install is unattended.
 debconf-set-selections <<PRESEED
 gridengine-common shared/gridengineconfig boolean true
 gridengine-common shared/gridenginemaster string $host
@@ -52,7 +52,7 @@ if ! munge -n >/dev/null 2>&1; then
 fi
 
 # --- SLURM -------------------------------------------------------------------------------------------------
-# host.md: linuxproc process tracking and no task plugin (cgroups are hybrid here), cons_tres, one node
+# docs/host-facts.md: linuxproc process tracking and no task plugin (cgroups are hybrid here), cons_tres, one node
 # with 2 CPUs, partition debug oversubscribed 4x so a 20-task array of short jobs does not crawl.
 # Accounting: slurmdbd on the MariaDB of setup-services.sh, so sacct reports finished jobs' State and
 # ExitCode. NoInAddrAny: slurmd and slurmdbd bind to the address $host resolves to (127.0.0.1 here), not
@@ -174,11 +174,11 @@ export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
 common=$SGE_ROOT/default/common
 mkdir -p "$common"
 [ -s "$common/act_qmaster" ] || echo "$host" > "$common/act_qmaster"
-# host.md: 127.0.0.1 resolves back to localhost, which qmaster would reject as "not identical".
+# docs/host-facts.md: 127.0.0.1 resolves back to localhost, which qmaster would reject as "not identical".
 echo "$host localhost" > "$common/host_aliases"
 sge_up() { qstat -f >/dev/null 2>&1; }
 if ! sge_up; then
-    # The init scripts are not idempotent (host.md): stop any half-started qmaster first.
+    # The init scripts are not idempotent (docs/host-facts.md): stop any half-started qmaster first.
     pkill -x sge_qmaster 2>/dev/null || true
     pkill -x sge_execd 2>/dev/null || true
     log "starting the SGE qmaster"
@@ -198,7 +198,7 @@ if ! sge_up; then
     fi
     rm -rf "$scratch"
 fi
-# Global config: write accounting records at once, so `qacct -j` sees a finished job (host.md).
+# Global config: write accounting records at once, so `qacct -j` sees a finished job (docs/host-facts.md).
 # accounting_flush_time is one of reporting_params (sge_conf(5)); as a line of its own qconf drops it,
 # and qacct lagged up to flush_time (15 s) behind. reporting_params changes take effect at once.
 # qconf prints long values over lines ending in '\': joined before editing.

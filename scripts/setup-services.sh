@@ -8,7 +8,7 @@
 #   Endpoints (no secrets):  /etc/hepstack/services/NAME.json, read by tests/services/endpoints.py
 #   Credentials (root only): /etc/hepstack/secrets/, one file per account in its client's own format
 # Usage: setup-services.sh [SERVICE...]   (default all: postgresql mariadb xrootd sshd chromium)
-# What each server is and how to check it by hand: docs/test-setup.md. Recipes: ../shared/notes/host.md.
+# What each server is and how to check it by hand: docs/test-setup.md. Recipes: docs/host-facts.md.
 set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -158,7 +158,7 @@ log-error = /var/log/mysql/error.log" && changed=1
 }
 
 # --- xrootd 5.5: a data server on port 1094 --------------------------------------------------------------
-# Client time-outs: a wrong path or a dead server otherwise makes xrdcp retry for minutes (host.md).
+# Client time-outs: a wrong path or a dead server otherwise makes xrdcp retry for minutes (docs/host-facts.md).
 xrootd_answers() {
     XRD_CONNECTIONRETRY=1 XRD_CONNECTIONWINDOW=5 XRD_REQUESTTIMEOUT=5 XRD_STREAMTIMEOUT=5 \
         timeout 15 xrdfs root://127.0.0.1:1094 stat / >/dev/null 2>&1
@@ -276,7 +276,7 @@ Subsystem sftp internal-sftp" && changed=1
 setup_chromium() {
     local scratch
     scratch=$(mktemp -d /tmp/hepstack-chromium.XXXXXX)
-    # host.md: headless as root needs --no-sandbox; a dbus error line on stderr is harmless.
+    # docs/host-facts.md: headless as root needs --no-sandbox; a dbus error line on stderr is harmless.
     if ! timeout 60 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$scratch/profile" \
         --screenshot="$scratch/shot.png" about:blank >"$scratch/log" 2>&1 || [ ! -s "$scratch/shot.png" ]; then
         cp "$scratch/log" "$logdir/chromium-check.log"

@@ -1,7 +1,7 @@
 """The console entry point: ``hepstack run`` on a fast path, everything else through the full CLI.
 
 ``hepstack run`` sits in front of every containerised command, so its own start-up is overhead on
-each job step (issue 4, acceptance 5). Importing typer (and, through it, click and pydantic) costs
+each job step (docs/running.md). Importing typer (and, through it, click and pydantic) costs
 ~150 ms, more than the 5 % of a podman start it may add. A well-formed ``run`` line — options, one
 IMAGE, ``--``, the command — is therefore parsed here with a few lines of plain Python; if the same
 run was resolved before and nothing it depends on changed, its remembered command is exec'd at once

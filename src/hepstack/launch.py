@@ -91,7 +91,7 @@ def native_layer_environment(image: ResolvedImage, context: Context) -> tuple[di
     Reading the spec means YAML and pydantic (~0.3 s), on every native step of a pipeline; the result
     is kept in the cache directory, keyed by the spec's path, size and mtime, so an edit is seen. The
     key is no secret (anyone who can stat the spec computes it), so a cached entry is used only from
-    the user's private cache and only if the user wrote it (issue 11 §3): its profiles are sourced.
+    the user's private cache and only if the user wrote it (docs/security.md): its profiles are sourced.
     """
     if image.spec_path is None or image.layer is None:
         return {}, []

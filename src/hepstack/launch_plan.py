@@ -2,7 +2,7 @@
 
 Resolving a `hepstack run` (the catalog in SQLite, the runtime's module, who runs it, a native layer's
 environment) costs ~50 ms of imports and I/O on top of the interpreter's own start, while the runtime
-it then starts takes from 5 ms (native) to 0.4 s (podman): issue 4, acceptance 5. The result, the
+it then starts takes from 5 ms (native) to 0.4 s (podman); docs/running.md. The result, the
 runtime's command line up to the user's command and the runtime process's own variables, depends on:
 
 - the `run` options and IMAGE; the user's command is appended as it is, so it is not part of the key;

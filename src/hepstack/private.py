@@ -3,7 +3,7 @@
 Everything hepstack keeps between runs (the catalog, the job state, job directories, logs, remembered
 launches, cached native environments, the node image cache) is read back later, often by root through
 sudo. A directory or file that someone else made or can write could make hepstack read a planted
-environment, run a planted tree or write through a planted symlink (issue 11 §3, docs/security.md).
+environment, run a planted tree or write through a planted symlink (docs/security.md).
 So every writer of state goes through these few functions:
 
 - :func:`private_dir` creates a directory 0700, or accepts an existing one only if this user owns it,

@@ -1,4 +1,4 @@
-"""The hostile-value corpus of issue 11 §4 and how each value is put into a submission and rendered.
+"""The hostile-value corpus (docs/quoting.md) and how each value is put into a submission and rendered.
 
 A *field* puts a value where a user or a site file would (``--queue``, a site's ``directives``, a bind
 target, a task-file line, ...). :func:`outcome` plans and renders the submission as `hepstack submit`

@@ -1,4 +1,4 @@
-"""Acceptance 5: bad site files, unknown scheduler or runtime, a missing scheduler command -> `error:` and
+"""Bad site files, unknown scheduler or runtime, a missing scheduler command -> `error:` and
 `hint:`, exit 2, no traceback, nothing submitted (no job directory, no row in the state DB)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Acceptance 1 and 2 on the real single-host SLURM and SGE (scripts/setup-schedulers.sh starts them).
+"""Submissions on the real single-host SLURM and SGE (scripts/setup-schedulers.sh starts them).
 
 As the non-root test user, with the example release image in its rootless podman store: a 21-task
 array whose tasks 1..20 write an output file and succeed and whose task 21 exits 3. The submitting

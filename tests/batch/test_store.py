@@ -1,4 +1,4 @@
-"""The state database: processes that open a new one at the same moment all get it (issue 11)."""
+"""The state database: processes that open a new one at the same moment all get it."""
 
 from __future__ import annotations
 

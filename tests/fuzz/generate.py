@@ -1,4 +1,4 @@
-"""Seeded generator of hostile stack specs, site files and study files (issue 11 section 6).
+"""Seeded generator of hostile stack specs, site files and study files (docs/input-limits.md).
 
 Each case starts from a valid document of ``corpus`` and gets one mutation of a named kind (and, in a
 third of the cases, a few random bytes flipped on top). The same seed gives the same cases.

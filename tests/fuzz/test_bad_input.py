@@ -31,8 +31,8 @@ WORKER = Path(__file__).with_name("worker.py")
 MEASURE = Path(__file__).with_name("measure.py")
 INPUTS = int(os.environ.get("FUZZ_INPUTS", "2000"))
 SEED = int(os.environ.get("FUZZ_SEED", "11"))
-SECONDS = 10.0  # per input (the issue's bound)
-MEMORY = 256 * 2**20  # per input (the issue's bound)
+SECONDS = 10.0  # per input (docs/input-limits.md)
+MEMORY = 256 * 2**20  # per input (docs/input-limits.md)
 GRACE = 5.0  # after SECONDS, the parent kills a worker that has not answered
 
 
@@ -212,7 +212,7 @@ BOMB = "".join(
 
 
 def _worst_kinds(directory: Path) -> dict[str, tuple[list[str], dict[str, str], list[str]]]:
-    """name -> (hepstack arguments, environment, what the error must say) of the issue's worst inputs."""
+    """name -> (hepstack arguments, environment, what the error must say) of the worst inputs reported."""
     os.mkfifo(directory / "fifo.yaml")
     (directory / "bomb.yaml").write_text(BOMB)
     sites = directory / "sites"

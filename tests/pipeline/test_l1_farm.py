@@ -1,4 +1,4 @@
-"""The example's L1 pipeline on the real farms, as the non-root test user (acceptance 1 of the pipelines):
+"""The example's L1 pipeline on the real farms, as the non-root test user (docs/pipelines.md):
 SLURM with rootless podman, SGE with Charliecloud, and one pipeline whose steps span both. Every product
 is byte-identical (sha256) to the same delivery processed natively, step by step, by the example's host
 driver with the same chunks and crumbs."""

@@ -1,5 +1,5 @@
 """The servers scripts/setup-services.sh and setup-schedulers.sh start listen on loopback only
-(host.md "Network rules for tests"). xrootd 5.5 cannot (no listen-address directive): it listens on
+(docs/host-facts.md, "Servers for tests"). xrootd 5.5 cannot (no listen-address directive): it listens on
 every address and drops clients that are not this host (xrd.allow), which docs/test-setup.md says."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Malformed inputs for every comparer (issue 11 §5): each is an input error (exit 2) or a named difference
+"""Malformed inputs for every comparer (docs/verify.md): each is an input error (exit 2) or a named difference
 (exit 1) — never "equal", never another exception (a traceback), never a hang.
 
 The rule the table follows: a file whose first bytes claim a format (``root``, ``SIMPLE  =``, gzip) must be
@@ -326,7 +326,7 @@ def _assert_input_error(result: subprocess.CompletedProcess[str], message: str) 
 
 
 def test_issue_cases_exit_two(tmp_path: Path) -> None:
-    """The three reports of issue 11 §5: 'root' and zeros of two sizes (said equal), a corrupt .fits.gz
+    """The three reported cases: 'root' and zeros of two sizes (said equal), a corrupt .fits.gz
     (a zlib.error traceback, exit 1), 'SIMPLE  =' and zeros (3.2 GB of memory)."""
     (tmp_path / "a.root").write_bytes(b"root" + bytes(1000))
     (tmp_path / "b.root").write_bytes(b"root" + bytes(3000))

@@ -1,4 +1,4 @@
-"""The dashboard's defences (issue 14, acceptance 3): hostile values shown inert, actions refused without
+"""The dashboard's defences (docs/dashboard.md, security): hostile values shown inert, actions refused without
 the token and from other sites, only the Host it serves, no file outside where it belongs, loopback by
 default. The Flask test client for the pages; a real `hepstack serve` for the socket."""
 

@@ -86,7 +86,7 @@ def state_url(context: Context, environment: Mapping[str, str] | None = None) ->
 
 def private_sqlite(url: str) -> None:
     """A SQLite state DB is a 0600 file in a directory only the user can write (SQLite gives its journal
-    the database's mode): made so, or refused (issue 11 §3). Other URLs: nothing to do here."""
+    the database's mode): made so, or refused (docs/security.md). Other URLs: nothing to do here."""
     if not url.startswith("sqlite:///"):
         return
     path = Path(url.removeprefix("sqlite:///")).absolute()
@@ -171,7 +171,7 @@ def _create_tables(engine: Engine) -> None:
     """The tables, made by whichever of several processes opening a new database comes first.
 
     ``create_all`` checks, then creates: two processes both saw no table and the second failed with
-    "table batch_jobs already exists" (issue 11). ``CREATE TABLE IF NOT EXISTS`` in one transaction is
+    "table batch_jobs already exists". ``CREATE TABLE IF NOT EXISTS`` in one transaction is
     atomic in SQLite (the first writer holds the database lock; the others wait, then find the table).
     PostgreSQL can still report a concurrent creation as a duplicate catalog row: then the table exists,
     which is all that is asked.

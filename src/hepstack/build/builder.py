@@ -21,7 +21,7 @@ from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.spec import Stack
 
-# The host's CA bundle, mounted into pip steps only (host.md: pip in a build fails TLS without it).
+# The host's CA bundle, mounted into pip steps only (docs/host-facts.md: pip in a build fails TLS without it).
 CA_BUNDLE_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 

@@ -83,7 +83,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            # private (issue 11 §3): 0600 in a directory only the user can write; a catalog planted by
+            # private (docs/security.md): 0600 in a directory only the user can write; a catalog planted by
             # someone else would name the images and specs a run uses. SQLite gives its journal the
             # database's mode.
             setting = "HEPSTACK_CATALOG" if os.environ.get("HEPSTACK_CATALOG") else "HEPSTACK_DATA_DIR"

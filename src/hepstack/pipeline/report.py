@@ -316,7 +316,7 @@ def _upstream(connection: Connection, row: dict[str, Any], definitions: Any) -> 
     return found
 
 
-# --- read-only queries for the inventory and the dashboard (issue 14) ------------------------------------
+# --- read-only queries for the inventory and the dashboard (docs/dashboard.md) ---------------------------
 
 
 def outputs_with_producers(connection: Connection) -> list[dict[str, Any]]:

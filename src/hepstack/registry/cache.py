@@ -15,7 +15,7 @@ and ``sif`` files). Safe under concurrency, as hundreds of jobs may start on a c
 Every conversion appends a line to ``CACHE_DIR/conversions.log`` (time, entry, seconds, bytes, pid), which
 is how an operator, and the tests, see that a cold node converted once.
 
-Whose entries are used (issue 11 §3, docs/security.md): by default the cache is the user's own, a private
+Whose entries are used (docs/security.md): by default the cache is the user's own, a private
 directory (0700, refused if another user made or can write it), and only the user's entries count. A node
 cache several users share has one owner (HEPSTACK_CACHE_OWNER, e.g. a site account): its directories are
 0755 and only that account converts and evicts; everyone else uses the owner's entries and nothing else.

@@ -51,7 +51,7 @@ class CharliecloudRuntime(Runtime):
         return [*argv, request.image, "--", *login_command(request)]
 
     def process_env(self, request: RunRequest) -> dict[str, str]:
-        return {"USER": request.user.name}  # ch-run refuses to start without $USER (host.md)
+        return {"USER": request.user.name}  # ch-run refuses to start without $USER (docs/host-facts.md)
 
     def prepare(self, request: RunRequest, context: Context) -> RunRequest:
         given = Path(request.image)
