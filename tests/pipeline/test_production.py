@@ -73,7 +73,7 @@ def _show(operator: Operator, instance: str) -> dict[str, Any]:
     return json.loads(operator.pipeline("show", instance, "--json").stdout)
 
 
-# --- failures: retried, merged without, cancelled ---------------------------------------------------------------------------
+# --- failures: retried, merged without, cancelled -----------------------------------------------------------
 
 
 def test_a_crumb_failing_once_is_retried_one_failing_always_is_merged_around(
@@ -176,7 +176,7 @@ def _wait_for_running_task(operator: Operator, stream: str, step: str) -> str:
     raise AssertionError(f"{stream}:{step} did not run within 300 s")
 
 
-# --- throttles, as the scheduler sees them -----------------------------------------------
+# --- throttles, as the scheduler sees them ------------------------------------------------------------------
 
 
 def test_throttles_hold_as_the_scheduler_sees_them(
@@ -252,7 +252,7 @@ def test_throttles_hold_as_the_scheduler_sees_them(
     assert set(_status(operator)["totals"]) == {"SUCCESS"}
 
 
-# --- rollback --------------------------------------------------------------------------
+# --- rollback -----------------------------------------------------------------------------------------------
 
 
 def test_rollback_of_one_chunks_recon_reruns_exactly_what_is_downstream(
@@ -311,7 +311,7 @@ def test_rollback_of_one_chunks_recon_reruns_exactly_what_is_downstream(
     assert products(out) == small_native_l1  # and the same bytes again
 
 
-# --- kill -9 through an L1 run; the L1 on PostgreSQL -----------------------------
+# --- kill -9 through an L1 run; the L1 on PostgreSQL --------------------------------------------------------
 
 
 def test_l1_survives_sigkill_at_every_moment(
@@ -370,7 +370,7 @@ def test_l1_on_postgresql(
     assert products(out) == small_native_l1
 
 
-# --- MC production and reprocessing in images ---------------------------------------------
+# --- MC production and reprocessing in images ---------------------------------------------------------------
 
 
 @pytest.mark.podman

@@ -125,7 +125,8 @@ def mariadb() -> MariaDB:
     )
 
 
-# xrdcp and xrdfs retry a dead server or a wrong path for minutes by default (docs/host-facts.md): fail in seconds.
+# xrdcp and xrdfs retry a dead server or a wrong path for minutes by default (docs/host-facts.md):
+# fail in seconds.
 XROOTD_CLIENT_TIMEOUTS = {
     "XRD_CONNECTIONRETRY": "1",
     "XRD_CONNECTIONWINDOW": "5",

@@ -64,7 +64,8 @@ def test_a_wrong_path_fails_fast(xrootd: Xrootd, user_dir: Path) -> None:
 
 
 def test_no_server_fails_fast_with_the_client_timeouts(xrootd: Xrootd, user_dir: Path) -> None:
-    # Nothing listens on port 1: without XRD_CONNECTIONRETRY xrdcp would retry for minutes (docs/host-facts.md).
+    # Nothing listens on port 1: without XRD_CONNECTIONRETRY xrdcp would retry for minutes
+    # (docs/host-facts.md).
     result = run(as_test_user("xrdcp", "--nopbar", "root://127.0.0.1:1//x", str(user_dir / "x")), xrootd)
     assert result.returncode != 0
     assert "Connection error" in result.stderr
