@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 11 §5: peak memory of `hepstack verify` on two large files (target: <= 200 MB for two 1 GB files).
+"""Peak memory of `hepstack verify` on two large files (target: <= 200 MB for two 1 GB files).
 
 Each scenario writes two sparse files of SIZE bytes (no disk used for the zeros) and runs `hepstack verify
 A B` in a child process; the child's peak resident set (``ru_maxrss`` from ``os.wait4``), exit code and

@@ -1,4 +1,4 @@
-"""Issue 11 §4, acceptance: the injection corpus over every scheduler x runtime x field.
+"""The injection corpus (docs/quoting.md) over every scheduler x runtime x field.
 
 Every hostile value (tests/batch/injection.py) is either refused with ``error:`` + ``hint:`` (a
 HepstackError with a hint; any other exception fails the test) or rendered as `hepstack submit`

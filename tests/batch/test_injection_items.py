@@ -1,4 +1,4 @@
-"""Issue 11 §4, item by item: each reported injection, as the tester ran it, is refused or made harmless.
+"""Each reported injection, item by item, as the tester ran it, is refused or made harmless.
 
 Every case here failed before the fix (the tester's commands printed a job script with a `touch` line,
 ran it, expanded @@HOME@@, injected a mount option, or gave a traceback).

@@ -1,4 +1,4 @@
-"""Issue 11 section 6: bad stack specs, site files and study files give `error:` with file:line and exit 2
+"""Bad stack specs, site files and study files give `error:` with file:line and exit 2
 -- never a traceback, a hang or unbounded memory.
 
 ``test_generated_inputs`` runs ``FUZZ_INPUTS`` (default 2,000) seeded inputs (``FUZZ_SEED``, default 11)

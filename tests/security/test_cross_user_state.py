@@ -1,4 +1,4 @@
-"""Issue 11 §3: the non-root test user plants state in a shared directory; root's hepstack must not use it.
+"""The non-root test user plants state in a shared directory; root's hepstack must not use it.
 
 Each test is the attack as the tester ran it: the attacker (``hepstack-test``, through runuser) writes
 only what any user can write, in a sticky world-writable directory like /tmp; root then runs hepstack

@@ -1,4 +1,4 @@
-"""Issue 11 §4: a spec value cannot add a Containerfile instruction or an option.
+"""A spec value cannot add a Containerfile instruction or an option.
 
 A line break (or another control character, a trailing backslash, a here-document) in ``user``,
 ``workdir``, ``run``, ``packages``, ``pip``, ``from``, ``env`` or ``labels`` would start or swallow an

@@ -1,5 +1,5 @@
-"""Issue 11 section 6, one test per reproducer: each gave a traceback, a hang or unbounded memory before;
-now each is an error with file:line, key path and hint (or, where the input is fine, it loads).
+"""One test per reported reproducer (docs/input-limits.md): each gave a traceback, a hang or unbounded
+memory before; now each is an error with file:line, key path and hint (or, where the input is fine, it loads).
 
 Every test runs under a 10 s alarm, so a hang fails the test instead of the suite. The worst kinds
 (/dev/zero, a FIFO as the spec, an alias bomb) run through the real CLI in tests/fuzz/.
