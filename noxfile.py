@@ -3,7 +3,8 @@
 - ``lint``:  ruff check and ruff format --check
 - ``types``: mypy --strict
 - ``unit``:  the tests that need no container engine, scheduler, server or root (any Linux, any user)
-- ``full``:  everything, as CI runs it (scripts/test.sh): needs a host set up by scripts/setup-host.sh, as root
+- ``full``:  everything, as CI runs it (scripts/test.sh): needs a host set up by scripts/setup-host.sh
+             (as root)
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import nox
 nox.options.sessions = ["lint", "types", "unit"]
 PATHS = ["src", "tests", "benchmarks", "noxfile.py"]
 # what a plain machine lacks: engines, schedulers, the test user, the set-up's servers (their fixtures skip)
-NEEDS_A_HOST = "not (podman or rootless or docker or charliecloud or mmdebstrap or slow or slurm or sge or registry)"
+NEEDS_A_HOST = (
+    "not (podman or rootless or docker or charliecloud or mmdebstrap or slow or slurm or sge or registry"
+    " or qemu or root)"
+)
 
 
 @nox.session
@@ -31,7 +35,7 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def unit(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,web]")  # web: Flask and waitress, plain PyPI packages
     session.run("pytest", "-q", "-p", "no:cacheprovider", "-m", NEEDS_A_HOST, *session.posargs)
 
 

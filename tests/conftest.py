@@ -26,6 +26,11 @@ TEST_USER = os.environ.get("HEPSTACK_TEST_USER", "hepstack-test")
 T = TypeVar("T")
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("root") is not None and os.geteuid() != 0:
+        pytest.skip("needs root: it makes files of another user")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens", action="store_true", help="Rewrite golden files from current output."
