@@ -8,18 +8,23 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import proc
-from hepstack.build.bootstrap import MMDEBSTRAP_HINT, mmdebstrap_argv
+from hepstack.build.bootstrap import MMDEBSTRAP_HINT, mmdebstrap_argv, rootfs_containerfile
 from hepstack.build.engines import BuildRequest, Engine, ImageInfo
 from hepstack.build.keys import walk_files
 from hepstack.build.plan import PlannedLayer, image_repository, make_plan
-from hepstack.build.render import CA_SECRET_ID
+from hepstack.build.render import CA_SECRET_ID, LOCKED_REQUIREMENTS
 from hepstack.catalog import Catalog, ImageRecord, now
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.spec import Stack
+
+if TYPE_CHECKING:
+    from hepstack.release.lockfile import Lock
 
 # The host's CA bundle, mounted into pip steps only (host.md: pip in a build fails TLS without it).
 CA_BUNDLE_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -44,13 +49,23 @@ class BuildEvents:
 
 class Builder:
     def __init__(
-        self, stack: Stack, engine: Engine, context: Context, catalog: Catalog | None = None
+        self,
+        stack: Stack,
+        engine: Engine,
+        context: Context,
+        catalog: Catalog | None = None,
+        *,
+        lock: Lock | None = None,
+        lock_digest: str | None = None,
     ) -> None:
         self.stack = stack
         self.engine = engine
         self.context = context
         self._catalog = catalog
         self._present: dict[str, ImageInfo] = {}
+        self.lock = lock  # `build --locked`: install the lock's versions, reproducibly
+        self.lock_digest = lock_digest  # sha256 of stack.lock, a provenance label
+        self._revision: str | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -60,7 +75,7 @@ class Builder:
 
     def plan(self, selected: list[str] | None = None, *, no_cache: bool = False) -> list[PlannedLayer]:
         """The plan with each layer marked cached (its key is in the engine) or to build."""
-        layers = make_plan(self.stack, selected)
+        layers = make_plan(self.stack, selected, self.lock)
         self._present = self.inspect(self._inspected_references(layers))
         for layer in layers:
             present = self._present.get(layer.reference(self.stack.name))
@@ -96,6 +111,8 @@ class Builder:
     ) -> list[PlannedLayer]:
         events = events or BuildEvents()
         layers = self.plan(selected, no_cache=no_cache)
+        if self.lock is not None:  # before anything is built: every pinned version must still be served
+            self._check_locked_versions(layers)
         by_name = {layer.name: layer for layer in layers}
         for layer in layers:
             events.layer_started(layer)
@@ -115,6 +132,17 @@ class Builder:
                 self._record(layer)
         return layers
 
+    def _check_locked_versions(self, layers: list[PlannedLayer]) -> None:
+        from hepstack.release.archive import check_served
+
+        assert self.lock is not None
+        pushed = {push.layer: push.pull_reference for push in self.catalog.pushes(
+            stack=self.stack.name, release=self.lock.release
+        )}  # fmt: skip
+        check_served(
+            self.lock, [layer.name for layer in layers if layer.status == "build"], released=pushed.get
+        )
+
     # --- one layer --------------------------------------------------------------------------------------
 
     def _build_layer(self, layer: PlannedLayer, *, no_cache: bool, events: BuildEvents) -> None:
@@ -125,6 +153,10 @@ class Builder:
                 self._bootstrap(layer, work, log_dir, no_cache=no_cache, events=events)
             context_dir = work / "context"
             stage_context(self.stack, layer, context_dir)
+            if layer.locked is not None and layer.locked.pip_requirements:
+                requirements = context_dir / LOCKED_REQUIREMENTS
+                requirements.parent.mkdir(parents=True, exist_ok=True)
+                requirements.write_text(layer.locked.pip_requirements, encoding="utf-8")
             containerfile = work / "Containerfile"
             containerfile.write_text(layer.containerfile, encoding="utf-8")
             secrets: dict[str, Path] = {}
@@ -137,6 +169,7 @@ class Builder:
                 labels=self._labels(layer),
                 secrets=secrets,
                 no_cache=no_cache,
+                timestamp=layer.locked.epoch if layer.locked is not None else None,
             )
             proc.stream(
                 self.engine.build_argv(request),
@@ -162,15 +195,28 @@ class Builder:
             return
         spec_layer = self.stack.layer(layer.name)
         assert spec_layer.bootstrap is not None
-        tarball = work / "rootfs.tar"
+        rootfs = work / "rootfs"
+        rootfs.mkdir()
+        tarball = rootfs / "rootfs.tar"
+        packages = list(layer.locked.apt) if layer.locked is not None else spec_layer.packages
+        epoch = {"SOURCE_DATE_EPOCH": str(layer.locked.epoch)} if layer.locked is not None else None
         proc.stream(
-            mmdebstrap_argv(spec_layer.bootstrap, spec_layer.packages, tarball),
+            mmdebstrap_argv(spec_layer.bootstrap, packages, tarball),
+            env=epoch,
             on_line=lambda line: events.output_line(layer, line),
             log_file=log_dir / f"{layer.name}-rootfs.log",
             hint=f"mmdebstrap could not make {spec_layer.bootstrap.suite}; is the Debian archive "
             f"reachable at {spec_layer.bootstrap.mirror}? ({MMDEBSTRAP_HINT})",
         )
-        proc.run(self.engine.import_argv(tarball, layer.rootfs_ref))
+        if layer.locked is None or self.engine.timestamp_option is None:
+            proc.run(self.engine.import_argv(tarball, layer.rootfs_ref))
+            return
+        containerfile = work / "Rootfs.Containerfile"
+        containerfile.write_text(rootfs_containerfile(tarball.name), encoding="utf-8")
+        request = BuildRequest(
+            containerfile, rootfs, [layer.rootfs_ref], {}, {}, no_cache=no_cache, timestamp=layer.locked.epoch
+        )
+        proc.run(self.engine.build_argv(request), env=self.engine.build_env(request))
 
     def _tags(self, layer: PlannedLayer) -> list[str]:
         repository = image_repository(self.stack.name, layer.name)
@@ -182,10 +228,11 @@ class Builder:
 
     def _labels(self, layer: PlannedLayer) -> dict[str, str]:
         spec = self.stack.spec
+        created = now() if layer.locked is None else datetime.fromtimestamp(layer.locked.epoch, UTC)
         labels = {
             "org.opencontainers.image.title": f"{spec.stack}/{layer.name}",
             "org.opencontainers.image.version": spec.release,
-            "org.opencontainers.image.created": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "org.opencontainers.image.created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "org.opencontainers.image.source": spec.source or str(self.stack.path.resolve()),
             "org.opencontainers.image.base.name": layer.parent_ref,
             "io.hepstack.stack": spec.stack,
@@ -193,9 +240,21 @@ class Builder:
             "io.hepstack.key": layer.key,
             "io.hepstack.release": spec.release,
         }
+        labels.update(self._provenance_labels())
         description = self.stack.layer(layer.name).description
         if description:
             labels["org.opencontainers.image.description"] = description
+        return labels
+
+    def _provenance_labels(self) -> dict[str, str]:
+        """The spec repository's revision (``-dirty`` with uncommitted changes) and the lock's hash."""
+        from hepstack.release.provenance import git_revision
+
+        if self._revision is None:
+            self._revision = git_revision(self.stack.directory) or ""
+        labels = {"org.opencontainers.image.revision": self._revision} if self._revision else {}
+        if self.lock_digest is not None:
+            labels["io.hepstack.lock"] = self.lock_digest
         return labels
 
     # --- after the builds -------------------------------------------------------------------------------
