@@ -32,6 +32,12 @@ def build(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild every layer, ignoring keys and engine caches.")
     ] = False,
+    locked: Annotated[
+        bool,
+        typer.Option(
+            "--locked", help="Install exactly the versions of stack.lock beside the spec, reproducibly."
+        ),
+    ] = False,
 ) -> None:
     """Build the stack's layers, parents first; a layer whose content key is in the engine is skipped."""
 
@@ -43,7 +49,13 @@ def build(
     console = make_console()
     stack = load_stack(spec)
     chosen = get_engine(engine)
-    builder = Builder(stack, chosen, Context.from_environment())
+    lock, lock_digest = None, None
+    if locked:
+        from hepstack.release.lockfile import lock_hash, lock_path, read_lock
+
+        lock = read_lock(lock_path(stack.path))
+        lock_digest = lock_hash(lock_path(stack.path))
+    builder = Builder(stack, chosen, Context.from_environment(), lock=lock, lock_digest=lock_digest)
     if dry_run:
         plan = builder.plan(layers or None, no_cache=no_cache)
         print_plan(console, stack, plan, show=show)
