@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -58,7 +59,10 @@ def test_build_locked_with_a_version_the_archive_lacks(tmp_path: Path) -> None:
     assert "hint:" in result.stderr and "digest" in result.stderr
     assert "Traceback" not in result.stderr
     images = subprocess.run(
-        ["podman", "images", "--quiet"], env={"CONTAINERS_STORAGE_CONF": environment["CONTAINERS_STORAGE_CONF"], "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        ["podman", "images", "--quiet"],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert images.stdout.strip() == ""
