@@ -12,6 +12,7 @@ from hepstack.cli import app, make_console
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hepstack.build.builder import Builder
     from hepstack.build.plan import PlannedLayer
     from hepstack.spec import Stack
 
@@ -82,6 +83,25 @@ def build(
             events=BuildEvents(layer_started=started, output_line=output, layer_finished=finished),
         )
     _print_result(console, stack, result, chosen.name)
+    if lock is not None:
+        _record_sboms(console, builder, result)
+
+
+def _record_sboms(console: Console, builder: Builder, layers: list[PlannedLayer]) -> None:
+    """A locked build is a release candidate: keep each built image's SBOM in the catalog (for push)."""
+    from hepstack.release.sbom import make_sbom, sbom_text
+
+    stack = builder.stack
+    for layer in layers:
+        if builder.catalog.sbom(layer.image_id) is not None:
+            continue
+        document = make_sbom(
+            builder.engine, layer.reference(stack.name), stack=stack, layer=layer.name, lock=builder.lock
+        )
+        builder.catalog.record_sbom(
+            layer.image_id, stack.name, layer.name, stack.spec.release, sbom_text(document)
+        )
+    console.print(f"SBOMs (SPDX 2.3) of {len(layers)} images kept in the catalog")
 
 
 def print_plan(console: Console, stack: Stack, plan: list[PlannedLayer], *, show: bool) -> None:
