@@ -67,9 +67,8 @@ def main() -> None:
             assert isinstance(rootfs, dict)
             same = first["Id"] == second["Id"] and first["RootFS"] == second["RootFS"]
             same_everywhere &= same
-            print(
-                f"{name:<14} {str(first['Id'])[:19]:<20} {len(rootfs['Layers']):>6}  {'yes' if same else 'NO'}"
-            )
+            verdict = "yes" if same else "NO"
+            print(f"{name:<14} {str(first['Id'])[:19]:<20} {len(rootfs['Layers']):>6}  {verdict}")
         for environment in environments:
             subprocess.run(
                 ["podman", "system", "reset", "--force"], env=environment, capture_output=True, check=False
