@@ -32,7 +32,7 @@ def hand_lock(six: str = "1.16.0-4", packaging: str = "24.0", app_sha: str = "a"
             "app": LayerLock(
                 archive=BOOKWORM,
                 pip=[PipPin("packaging", packaging, PACKAGING_HASHES)],
-                files={"files/app.py": app_sha, "files/requirements.txt": "b" * 64},
+                files={"files/app.py": app_sha},
             ),
         },
     )

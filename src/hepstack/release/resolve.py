@@ -100,17 +100,25 @@ def _is_local_package(requirement: str) -> bool:
 
 
 def input_hashes(stack: Stack, layer: PlannedLayer) -> dict[str, str]:
-    """sha256 of every file the layer copies or reads, by its path relative to the spec's directory."""
+    """sha256 of every release file the layer copies in (``copy``, ``profile``; all COPY sources of a
+    Containerfile layer), by path relative to the spec's directory. Requirement files are not release
+    files: what they resolve to is in the lock's pip part."""
+    spec_layer = stack.layer(layer.name)
+    if layer.name in stack.containerfiles:
+        tops = layer.inputs
+    else:
+        relative = [*spec_layer.copy_, *([spec_layer.profile] if spec_layer.profile else [])]
+        tops = sorted({(stack.directory / path).resolve() for path in relative})
     base = stack.directory.resolve()
     found: dict[str, str] = {}
-    for top in layer.inputs:
+    for top in tops:
         for file in walk_files(top):
-            relative = os.path.relpath(file, base)
+            relative_path = os.path.relpath(file, base)
             if file.is_symlink():
-                found[relative] = "symlink:" + str(file.readlink())
+                found[relative_path] = "symlink:" + str(file.readlink())
             else:
                 with file.open("rb") as handle:
-                    found[relative] = hashlib.file_digest(handle, "sha256").hexdigest()
+                    found[relative_path] = hashlib.file_digest(handle, "sha256").hexdigest()
     return dict(sorted(found.items()))
 
 
