@@ -98,6 +98,7 @@ def _locked_inputs(stack: Stack, name: str, lock: Lock) -> LockedInputs:
     return LockedInputs(
         header=layer_lock_line(name, entry, lock.source_date_epoch),
         epoch=lock.source_date_epoch,
+        entry_digest=entry.digest()[:16],
         apt=tuple(f"{package}={version}" for package, version in sorted(entry.apt.items())),
         pip_requirements="".join(
             f"{pin.name}=={pin.version}" + "".join(f" \\\n    --hash={h}" for h in pin.hashes) + "\n"

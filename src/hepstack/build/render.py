@@ -51,6 +51,7 @@ class LockedInputs:
 
     header: str
     epoch: int
+    entry_digest: str = ""
     apt: tuple[str, ...] = ()
     pip_requirements: str = ""
     local_pip: tuple[str, ...] = ()
@@ -71,7 +72,7 @@ def render_containerfile(stack: Stack, name: str, parent_ref: str, locked: Locke
         text = containerfile.rewired(parent_ref)
         if locked is not None:
             header += locked.header + "\n"
-            text = _after_each_from(text, _reproducible_arguments(locked.epoch))
+            text = _after_each_from(text, _reproducible_arguments(locked))
         return header + text
 
     layer = stack.layer(name)
@@ -79,7 +80,7 @@ def render_containerfile(stack: Stack, name: str, parent_ref: str, locked: Locke
         f"# hepstack: stack {stack.name}, layer {name}. Rendered from the stack spec; do not edit.",
         *([locked.header] if locked is not None else []),
         f"FROM {containerfile_line(parent_ref, 'from')}",
-        *(_reproducible_arguments(locked.epoch) if locked is not None else []),
+        *(_reproducible_arguments(locked) if locked is not None else []),
     ]
     if layer.labels:
         labels = [f"{_string(key)}={_string(value)}" for key, value in sorted(layer.labels.items())]
@@ -91,7 +92,8 @@ def render_containerfile(stack: Stack, name: str, parent_ref: str, locked: Locke
             _apt_step(list(locked.apt) if locked is not None else layer.packages, locked is not None)
         )
     if layer.pip:
-        lines.append(_locked_pip_step(locked) if locked is not None else _pip_step(layer.pip))
+        pip_step = _pip_step(layer.pip, _local_inputs_digest(stack, layer.pip))
+        lines.append(_locked_pip_step(locked) if locked is not None else pip_step)
     for source, target in layer.copy_.items():
         lines.append(f"COPY {containerfile_json([source, target], 'copy')}")
     if layer.profile:
@@ -119,14 +121,42 @@ def _apt_step(packages: list[str], locked: bool = False) -> str:
     )
 
 
-def _reproducible_arguments(epoch: int) -> list[str]:
+def _reproducible_arguments(locked: LockedInputs) -> list[str]:
     """Build arguments every RUN of a locked layer sees (not kept in the image's environment).
 
     SOURCE_DATE_EPOCH makes py_compile write checked-hash .pyc files (Python >= 3.7, PEP 552), so pip's,
     dpkg's (py3compile) and compileall's .pyc do not embed the install time; PYTHONHASHSEED=0 makes the
-    order of frozenset constants in those .pyc files the same on every build.
+    order of frozenset constants in those .pyc files the same on every build. HEPSTACK_LOCK_ENTRY is an
+    instruction, not a comment, so the engine's own step cache (podman --layers) misses when a pin changes:
+    it keys steps by their text, never by the content of a bind-mounted requirement file.
     """
-    return [f"ARG SOURCE_DATE_EPOCH={int(epoch)}", "ARG PYTHONHASHSEED=0"]
+    return [
+        f"ARG SOURCE_DATE_EPOCH={int(locked.epoch)}",
+        "ARG PYTHONHASHSEED=0",
+        f"ARG HEPSTACK_LOCK_ENTRY={locked.entry_digest}",
+    ]
+
+
+def _local_inputs_digest(stack: Stack, requirements: list[str]) -> str:
+    """sha256 (12 hex) of the local files a pip step mounts, '' when it mounts none. In the RUN text
+    because podman's step cache keys a RUN by its text: without it, an edited requirements file left
+    podman reusing the old pip step under the new hepstack key (seen while locking, issue 15)."""
+    import hashlib
+
+    from hepstack.build.keys import walk_files
+
+    digest = hashlib.sha256()
+    found = False
+    for requirement in requirements:
+        local = local_pip_path(requirement)
+        if local is None:
+            continue
+        for file in walk_files((stack.directory / local).resolve()):
+            found = True
+            digest.update(f"{file.relative_to(stack.directory.resolve())}\n".encode())
+            if not file.is_symlink():
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:12] if found else ""
 
 
 def _after_each_from(text: str, extra: list[str]) -> str:
@@ -165,7 +195,7 @@ def _locked_pip_step(locked: LockedInputs) -> str:
     )
 
 
-def _pip_step(requirements: list[str]) -> str:
+def _pip_step(requirements: list[str], inputs_digest: str = "") -> str:
     """One RUN that pip-installs everything, with the CA bundle and local inputs mounted, not copied.
 
     PIP_BREAK_SYSTEM_PACKAGES lets pip install into the image's system Python (PEP 668, bookworm);
@@ -188,7 +218,8 @@ def _pip_step(requirements: list[str]) -> str:
         f"    if [ -s {CA_SECRET_PATH} ]; then export PIP_CERT={CA_SECRET_PATH}; fi; \\\n"
         "    PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "
         "PIP_ROOT_USER_ACTION=ignore \\\n"
-        f"    python3 -m pip install --no-cache-dir {' '.join(arguments)}"
+        + (f"    HEPSTACK_PIP_INPUTS={inputs_digest} " if inputs_digest else "    ")
+        + f"python3 -m pip install --no-cache-dir {' '.join(arguments)}"
     )
 
 
