@@ -199,7 +199,13 @@ class Builder:
         rootfs.mkdir()
         tarball = rootfs / "rootfs.tar"
         packages = list(layer.locked.apt) if layer.locked is not None else spec_layer.packages
-        epoch = {"SOURCE_DATE_EPOCH": str(layer.locked.epoch)} if layer.locked is not None else None
+        # PYTHONHASHSEED: py3compile byte-compiles in maintainer scripts; without a fixed seed bullseye's
+        # .pyc files differed between two runs (frozenset constants marshal in hash order).
+        epoch = (
+            {"SOURCE_DATE_EPOCH": str(layer.locked.epoch), "PYTHONHASHSEED": "0"}
+            if layer.locked is not None
+            else None
+        )
         proc.stream(
             mmdebstrap_argv(spec_layer.bootstrap, packages, tarball),
             env=epoch,
