@@ -8,17 +8,18 @@ import pytest
 
 from hepstack.build.plan import make_plan
 from hepstack.errors import HepstackError
-from hepstack.release.lockfile import Lock
+from hepstack.release.lockfile import Lock, locked_inputs
 from hepstack.spec import load_stack
 from tests.release.helpers import LOCK_STACK, hand_lock
 
 
 def keys(lock: Lock | None) -> dict[str, str]:
-    return {layer.name: layer.key for layer in make_plan(load_stack(LOCK_STACK / "stack.yaml"), None, lock)}
+    inputs = locked_inputs(lock, "locktest") if lock is not None else None
+    return {layer.name: layer.key for layer in make_plan(load_stack(LOCK_STACK / "stack.yaml"), None, inputs)}
 
 
 def test_locked_containerfiles(golden) -> None:  # type: ignore[no-untyped-def]
-    plan = make_plan(load_stack(LOCK_STACK / "stack.yaml"), None, hand_lock())
+    plan = make_plan(load_stack(LOCK_STACK / "stack.yaml"), None, locked_inputs(hand_lock(), "locktest"))
     for layer in plan:
         golden(f"release/locked-{layer.name}.Containerfile", layer.containerfile)
     app = plan[-1]
@@ -28,7 +29,10 @@ def test_locked_containerfiles(golden) -> None:  # type: ignore[no-untyped-def]
 
 def test_pinned_versions_reach_the_steps() -> None:
     plan = {
-        layer.name: layer for layer in make_plan(load_stack(LOCK_STACK / "stack.yaml"), None, hand_lock())
+        layer.name: layer
+        for layer in make_plan(
+            load_stack(LOCK_STACK / "stack.yaml"), None, locked_inputs(hand_lock(), "locktest")
+        )
     }
     tools, app = plan["tools"].containerfile, plan["app"].containerfile
     assert "python3-six=1.16.0-4" in tools and "ARG SOURCE_DATE_EPOCH=1764633600" in tools

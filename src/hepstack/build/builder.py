@@ -24,7 +24,9 @@ from hepstack.errors import HepstackError, ProcessError
 from hepstack.spec import Stack
 
 if TYPE_CHECKING:
-    from hepstack.release.lockfile import Lock
+    from collections.abc import Mapping
+
+    from hepstack.build.render import LockedInputs
 
 # The host's CA bundle, mounted into pip steps only (host.md: pip in a build fails TLS without it).
 CA_BUNDLE_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -55,16 +57,18 @@ class Builder:
         context: Context,
         catalog: Catalog | None = None,
         *,
-        lock: Lock | None = None,
-        lock_digest: str | None = None,
+        locked: Mapping[str, LockedInputs] | None = None,
+        extra_labels: Mapping[str, str] | None = None,
+        before_build: Callable[[list[PlannedLayer]], None] | None = None,
     ) -> None:
         self.stack = stack
         self.engine = engine
         self.context = context
         self._catalog = catalog
         self._present: dict[str, ImageInfo] = {}
-        self.lock = lock  # `build --locked`: install the lock's versions, reproducibly
-        self.lock_digest = lock_digest  # sha256 of stack.lock, a provenance label
+        self.locked = locked  # `build --locked`: each layer's locked versions, rendered reproducibly
+        self.extra_labels = dict(extra_labels or {})  # e.g. io.hepstack.lock, the lock's hash
+        self.before_build = before_build  # called with the plan before anything is built (lock checks)
         self._revision: str | None = None
 
     @property
@@ -75,7 +79,7 @@ class Builder:
 
     def plan(self, selected: list[str] | None = None, *, no_cache: bool = False) -> list[PlannedLayer]:
         """The plan with each layer marked cached (its key is in the engine) or to build."""
-        layers = make_plan(self.stack, selected, self.lock)
+        layers = make_plan(self.stack, selected, self.locked)
         self._present = self.inspect(self._inspected_references(layers))
         for layer in layers:
             present = self._present.get(layer.reference(self.stack.name))
@@ -111,8 +115,8 @@ class Builder:
     ) -> list[PlannedLayer]:
         events = events or BuildEvents()
         layers = self.plan(selected, no_cache=no_cache)
-        if self.lock is not None:  # before anything is built: every pinned version must still be served
-            self._check_locked_versions(layers)
+        if self.before_build is not None:  # e.g. every pinned version must still be served
+            self.before_build(layers)
         by_name = {layer.name: layer for layer in layers}
         for layer in layers:
             events.layer_started(layer)
@@ -131,17 +135,6 @@ class Builder:
             if layer.key not in recorded:
                 self._record(layer)
         return layers
-
-    def _check_locked_versions(self, layers: list[PlannedLayer]) -> None:
-        from hepstack.release.archive import check_served
-
-        assert self.lock is not None
-        pushed = {push.layer: push.pull_reference for push in self.catalog.pushes(
-            stack=self.stack.name, release=self.lock.release
-        )}  # fmt: skip
-        check_served(
-            self.lock, [layer.name for layer in layers if layer.status == "build"], released=pushed.get
-        )
 
     # --- one layer --------------------------------------------------------------------------------------
 
@@ -254,14 +247,12 @@ class Builder:
 
     def _provenance_labels(self) -> dict[str, str]:
         """The spec repository's revision (``-dirty`` with uncommitted changes) and the lock's hash."""
-        from hepstack.release.provenance import git_revision
+        from hepstack.provenance import git_revision
 
         if self._revision is None:
             self._revision = git_revision(self.stack.directory) or ""
         labels = {"org.opencontainers.image.revision": self._revision} if self._revision else {}
-        if self.lock_digest is not None:
-            labels["io.hepstack.lock"] = self.lock_digest
-        return labels
+        return {**labels, **self.extra_labels}
 
     # --- after the builds -------------------------------------------------------------------------------
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hepstack.build.bootstrap import bootstrap_key
 from hepstack.build.keys import KEY_LENGTH, external_key, layer_key
 from hepstack.build.render import LockedInputs, render_containerfile
 from hepstack.errors import HepstackError
 from hepstack.spec import Stack, local_pip_path
-
-if TYPE_CHECKING:
-    from hepstack.release.lockfile import LayerLock, Lock
 
 
 def image_repository(stack: str, layer: str) -> str:
@@ -47,7 +44,7 @@ class PlannedLayer:
 
 
 def make_plan(
-    stack: Stack, selected: list[str] | None = None, lock: Lock | None = None
+    stack: Stack, selected: list[str] | None = None, lock: Mapping[str, LockedInputs] | None = None
 ) -> list[PlannedLayer]:
     """Keys and Containerfiles for ``selected`` layers and their ancestors, parents first; with ``lock``,
     each layer installs the lock's exact versions and its lock entry is part of its key."""
@@ -67,8 +64,8 @@ def make_plan(
             parent_ref = rootfs_ref
         else:
             parent_ref = stack.external_base(name) or _containerfile_base(stack, name)
-            if lock is not None:
-                parent_ref = lock.layers[name].parent_digest or parent_ref
+            if locked is not None:
+                parent_ref = locked.parent_digest or parent_ref
             parent_key = external_key(parent_ref)
         text = render_containerfile(stack, name, parent_ref, locked)
         inputs = layer_inputs(stack, name)
@@ -86,26 +83,13 @@ def make_plan(
     return list(planned.values())
 
 
-def _locked_inputs(stack: Stack, name: str, lock: Lock) -> LockedInputs:
-    from hepstack.release.lockfile import layer_lock_line
-
-    if lock.stack != stack.name or name not in lock.layers:
+def _locked_inputs(stack: Stack, name: str, lock: Mapping[str, LockedInputs]) -> LockedInputs:
+    if name not in lock:
         raise HepstackError(
-            f"the lock of stack '{lock.stack}' has no layer '{name}' of stack '{stack.name}'",
+            f"the lock has no layer '{name}' of stack '{stack.name}'",
             hint=f"the spec changed since it was locked: run `hepstack lock {stack.path}` again",
         )
-    entry: LayerLock = lock.layers[name]
-    return LockedInputs(
-        header=layer_lock_line(name, entry, lock.source_date_epoch),
-        epoch=lock.source_date_epoch,
-        entry_digest=entry.digest()[:16],
-        apt=tuple(f"{package}={version}" for package, version in sorted(entry.apt.items())),
-        pip_requirements="".join(
-            f"{pin.name}=={pin.version}" + "".join(f" \\\n    --hash={h}" for h in pin.hashes) + "\n"
-            for pin in entry.pip
-        ),
-        local_pip=tuple(entry.local_pip),
-    )
+    return lock[name]
 
 
 def layer_inputs(stack: Stack, name: str) -> list[Path]:

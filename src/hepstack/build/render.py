@@ -55,6 +55,7 @@ class LockedInputs:
     apt: tuple[str, ...] = ()
     pip_requirements: str = ""
     local_pip: tuple[str, ...] = ()
+    parent_digest: str | None = None  # an external parent, by digest
 
 
 def profile_path(layer_name: str) -> str:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from hepstack.build.builder import Builder
     from hepstack.build.plan import PlannedLayer
+    from hepstack.release.lockfile import Lock
     from hepstack.spec import Stack
 
 
@@ -50,13 +51,22 @@ def build(
     console = make_console()
     stack = load_stack(spec)
     chosen = get_engine(engine)
-    lock, lock_digest = None, None
+    lock = None
     if locked:
-        from hepstack.release.lockfile import lock_hash, lock_path, read_lock
+        from hepstack.release.archive import served_check
+        from hepstack.release.lockfile import lock_hash, lock_path, locked_inputs, read_lock
 
         lock = read_lock(lock_path(stack.path))
-        lock_digest = lock_hash(lock_path(stack.path))
-    builder = Builder(stack, chosen, Context.from_environment(), lock=lock, lock_digest=lock_digest)
+        builder = Builder(
+            stack,
+            chosen,
+            Context.from_environment(),
+            locked=locked_inputs(lock, stack.name),
+            extra_labels={"io.hepstack.lock": lock_hash(lock_path(stack.path))},
+        )
+        builder.before_build = served_check(lock, builder.catalog)
+    else:
+        builder = Builder(stack, chosen, Context.from_environment())
     if dry_run:
         plan = builder.plan(layers or None, no_cache=no_cache)
         print_plan(console, stack, plan, show=show)
@@ -84,10 +94,10 @@ def build(
         )
     _print_result(console, stack, result, chosen.name)
     if lock is not None:
-        _record_sboms(console, builder, result)
+        _record_sboms(console, builder, result, lock)
 
 
-def _record_sboms(console: Console, builder: Builder, layers: list[PlannedLayer]) -> None:
+def _record_sboms(console: Console, builder: Builder, layers: list[PlannedLayer], lock: Lock) -> None:
     """A locked build is a release candidate: keep each built image's SBOM in the catalog (for push)."""
     from hepstack.release.sbom import make_sbom, sbom_text
 
@@ -96,7 +106,7 @@ def _record_sboms(console: Console, builder: Builder, layers: list[PlannedLayer]
         if builder.catalog.sbom(layer.image_id) is not None:
             continue
         document = make_sbom(
-            builder.engine, layer.reference(stack.name), stack=stack, layer=layer.name, lock=builder.lock
+            builder.engine, layer.reference(stack.name), stack=stack, layer=layer.name, lock=lock
         )
         builder.catalog.record_sbom(
             layer.image_id, stack.name, layer.name, stack.spec.release, sbom_text(document)

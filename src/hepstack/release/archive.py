@@ -13,9 +13,14 @@ import lzma
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from hepstack.errors import HepstackError
 from hepstack.release.lockfile import Archive, Lock
+
+if TYPE_CHECKING:
+    from hepstack.build.plan import PlannedLayer
+    from hepstack.catalog import Catalog
 
 Index = dict[str, set[str]]  # package name (no :arch) -> versions served
 
@@ -93,3 +98,14 @@ def check_served(
         hint=f"the archive has moved on: to run release {lock.release} as it was, {how}; "
         f"to make a new release on today's archive, re-lock with `hepstack lock`",
     )
+
+
+def served_check(lock: Lock, catalog: Catalog) -> Callable[[list[PlannedLayer]], None]:
+    """The check a locked build runs on its plan before building: the layers it will build."""
+
+    def check(layers: list[PlannedLayer]) -> None:
+        pushes = catalog.pushes(stack=lock.stack, release=lock.release)
+        pushed = {push.layer: push.pull_reference for push in reversed(pushes)}  # newest wins
+        check_served(lock, [layer.name for layer in layers if layer.status == "build"], released=pushed.get)
+
+    return check

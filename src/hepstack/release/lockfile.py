@@ -17,10 +17,14 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import private
 from hepstack.errors import HepstackError
 from hepstack.names import DEBIAN_ARCHITECTURE, DEBIAN_SUITE, IMAGE_REFERENCE
+
+if TYPE_CHECKING:
+    from hepstack.build.render import LockedInputs
 
 LOCK_VERSION = 1
 LOCK_NAME = "stack.lock"
@@ -196,3 +200,28 @@ def _problem(entry: LayerLock) -> tuple[str, str] | None:
 
 def _canonical(value: object, indent: int | None = None) -> str:
     return json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)
+
+
+def locked_inputs(lock: Lock, stack: str) -> dict[str, LockedInputs]:
+    """What a locked build renders for each layer (hepstack.build.plan takes this, not the lock).
+
+    A lock made for another stack gives an empty mapping: the plan then names the first layer missing."""
+    from hepstack.build.render import LockedInputs
+
+    if lock.stack != stack:
+        return {}
+    return {
+        name: LockedInputs(
+            header=layer_lock_line(name, entry, lock.source_date_epoch),
+            epoch=lock.source_date_epoch,
+            entry_digest=entry.digest()[:16],
+            apt=tuple(f"{package}={version}" for package, version in sorted(entry.apt.items())),
+            pip_requirements="".join(
+                f"{pin.name}=={pin.version}" + "".join(f" \\\n    --hash={h}" for h in pin.hashes) + "\n"
+                for pin in entry.pip
+            ),
+            local_pip=tuple(entry.local_pip),
+            parent_digest=entry.parent_digest,
+        )
+        for name, entry in lock.layers.items()
+    }

@@ -19,9 +19,9 @@ from hepstack.build.engines import Engine
 from hepstack.build.keys import walk_files
 from hepstack.build.plan import PlannedLayer
 from hepstack.errors import HepstackError
+from hepstack.provenance import git_revision, source_date_epoch
 from hepstack.release.contents import ImageContents, normalised, read_contents
 from hepstack.release.lockfile import Archive, LayerLock, Lock, PipPin
-from hepstack.release.provenance import git_revision, source_date_epoch
 from hepstack.release.pypi import release_hashes
 from hepstack.spec import Stack, local_pip_path
 
