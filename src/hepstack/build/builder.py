@@ -200,7 +200,7 @@ class Builder:
             else None
         )
         proc.stream(
-            mmdebstrap_argv(spec_layer.bootstrap, packages, tarball),
+            mmdebstrap_argv(spec_layer.bootstrap, packages, tarball, reproducible=layer.locked is not None),
             env=epoch,
             on_line=lambda line: events.output_line(layer, line),
             log_file=log_dir / f"{layer.name}-rootfs.log",
