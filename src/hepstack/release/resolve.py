@@ -58,7 +58,9 @@ def make_lock(
             for name, package in sorted(mine.debian.items())
             if (old := parent.debian.get(name)) is None or old.version != package.version
         }
-        entry.local_pip = [r for r in stack.layer(layer.name).pip if _is_local_package(r)]
+        entry.local_pip = [
+            str(local_pip_path(r)) for r in stack.layer(layer.name).pip if _is_local_package(r)
+        ]
         for key, distribution in sorted(mine.python.items()):
             old_dist = parent.python.get(key)
             if distribution.from_debian or (
@@ -138,11 +140,3 @@ def parent_digest(engine: Engine, reference: str) -> str:
         f"{engine.name} has no registry digest for {reference}",
         hint=f"pull it first (`{engine.name} pull {reference}`); a lock names external images by digest",
     )
-
-
-def lock_summary(lock: Lock) -> list[tuple[str, int, int, str]]:
-    """(layer, apt packages, pip distributions, parent digest or '') for the CLI's table."""
-    return [
-        (name, len(entry.apt), len(entry.pip), entry.parent_digest or "")
-        for name, entry in lock.layers.items()
-    ]
