@@ -18,7 +18,7 @@ def bootstrap_key(bootstrap: Bootstrap, packages: list[str], epoch: int | None =
         f"mirror={bootstrap.mirror} arch={bootstrap.architecture} include={','.join(packages)}"
     )
     if epoch is not None:  # a locked, reproducible root filesystem (SOURCE_DATE_EPOCH): another image
-        description += f" source_date_epoch={epoch}"
+        description += f" source_date_epoch={epoch} pyc=recompiled-hashseed-0"
     return hashlib.sha256(description.encode()).hexdigest()
 
 
