@@ -192,8 +192,8 @@ class Builder:
         rootfs.mkdir()
         tarball = rootfs / "rootfs.tar"
         packages = list(layer.locked.apt) if layer.locked is not None else spec_layer.packages
-        # PYTHONHASHSEED: py3compile byte-compiles in maintainer scripts; without a fixed seed bullseye's
-        # .pyc files differed between two runs (frozenset constants marshal in hash order).
+        # PYTHONHASHSEED for whatever Python mmdebstrap's own hooks run; the .pyc that dpkg's py3compile
+        # writes never see it and are recompiled by bootstrap.REPRODUCIBLE_PYC_HOOK instead.
         epoch = (
             {"SOURCE_DATE_EPOCH": str(layer.locked.epoch), "PYTHONHASHSEED": "0"}
             if layer.locked is not None
