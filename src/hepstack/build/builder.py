@@ -8,18 +8,25 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import proc
-from hepstack.build.bootstrap import MMDEBSTRAP_HINT, mmdebstrap_argv
+from hepstack.build.bootstrap import MMDEBSTRAP_HINT, mmdebstrap_argv, rootfs_containerfile
 from hepstack.build.engines import BuildRequest, Engine, ImageInfo
 from hepstack.build.keys import walk_files
 from hepstack.build.plan import PlannedLayer, image_repository, make_plan
-from hepstack.build.render import CA_SECRET_ID
+from hepstack.build.render import CA_SECRET_ID, LOCKED_REQUIREMENTS
 from hepstack.catalog import Catalog, ImageRecord, now
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.spec import Stack
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hepstack.build.render import LockedInputs
 
 # The host's CA bundle, mounted into pip steps only (docs/host-facts.md: pip in a build fails TLS without it).
 CA_BUNDLE_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -44,13 +51,25 @@ class BuildEvents:
 
 class Builder:
     def __init__(
-        self, stack: Stack, engine: Engine, context: Context, catalog: Catalog | None = None
+        self,
+        stack: Stack,
+        engine: Engine,
+        context: Context,
+        catalog: Catalog | None = None,
+        *,
+        locked: Mapping[str, LockedInputs] | None = None,
+        extra_labels: Mapping[str, str] | None = None,
+        before_build: Callable[[list[PlannedLayer]], None] | None = None,
     ) -> None:
         self.stack = stack
         self.engine = engine
         self.context = context
         self._catalog = catalog
         self._present: dict[str, ImageInfo] = {}
+        self.locked = locked  # `build --locked`: each layer's locked versions, rendered reproducibly
+        self.extra_labels = dict(extra_labels or {})  # e.g. io.hepstack.lock, the lock's hash
+        self.before_build = before_build  # called with the plan before anything is built (lock checks)
+        self._revision: str | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -60,7 +79,7 @@ class Builder:
 
     def plan(self, selected: list[str] | None = None, *, no_cache: bool = False) -> list[PlannedLayer]:
         """The plan with each layer marked cached (its key is in the engine) or to build."""
-        layers = make_plan(self.stack, selected)
+        layers = make_plan(self.stack, selected, self.locked)
         self._present = self.inspect(self._inspected_references(layers))
         for layer in layers:
             present = self._present.get(layer.reference(self.stack.name))
@@ -96,6 +115,8 @@ class Builder:
     ) -> list[PlannedLayer]:
         events = events or BuildEvents()
         layers = self.plan(selected, no_cache=no_cache)
+        if self.before_build is not None:  # e.g. every pinned version must still be served
+            self.before_build(layers)
         by_name = {layer.name: layer for layer in layers}
         for layer in layers:
             events.layer_started(layer)
@@ -125,6 +146,10 @@ class Builder:
                 self._bootstrap(layer, work, log_dir, no_cache=no_cache, events=events)
             context_dir = work / "context"
             stage_context(self.stack, layer, context_dir)
+            if layer.locked is not None and layer.locked.pip_requirements:
+                requirements = context_dir / LOCKED_REQUIREMENTS
+                requirements.parent.mkdir(parents=True, exist_ok=True)
+                requirements.write_text(layer.locked.pip_requirements, encoding="utf-8")
             containerfile = work / "Containerfile"
             containerfile.write_text(layer.containerfile, encoding="utf-8")
             secrets: dict[str, Path] = {}
@@ -137,6 +162,7 @@ class Builder:
                 labels=self._labels(layer),
                 secrets=secrets,
                 no_cache=no_cache,
+                timestamp=layer.locked.epoch if layer.locked is not None else None,
             )
             proc.stream(
                 self.engine.build_argv(request),
@@ -162,15 +188,34 @@ class Builder:
             return
         spec_layer = self.stack.layer(layer.name)
         assert spec_layer.bootstrap is not None
-        tarball = work / "rootfs.tar"
+        rootfs = work / "rootfs"
+        rootfs.mkdir()
+        tarball = rootfs / "rootfs.tar"
+        packages = list(layer.locked.apt) if layer.locked is not None else spec_layer.packages
+        # PYTHONHASHSEED for whatever Python mmdebstrap's own hooks run; the .pyc that dpkg's py3compile
+        # writes never see it and are recompiled by bootstrap.REPRODUCIBLE_PYC_HOOK instead.
+        epoch = (
+            {"SOURCE_DATE_EPOCH": str(layer.locked.epoch), "PYTHONHASHSEED": "0"}
+            if layer.locked is not None
+            else None
+        )
         proc.stream(
-            mmdebstrap_argv(spec_layer.bootstrap, spec_layer.packages, tarball),
+            mmdebstrap_argv(spec_layer.bootstrap, packages, tarball, reproducible=layer.locked is not None),
+            env=epoch,
             on_line=lambda line: events.output_line(layer, line),
             log_file=log_dir / f"{layer.name}-rootfs.log",
             hint=f"mmdebstrap could not make {spec_layer.bootstrap.suite}; is the Debian archive "
             f"reachable at {spec_layer.bootstrap.mirror}? ({MMDEBSTRAP_HINT})",
         )
-        proc.run(self.engine.import_argv(tarball, layer.rootfs_ref))
+        if layer.locked is None or self.engine.timestamp_option is None:
+            proc.run(self.engine.import_argv(tarball, layer.rootfs_ref))
+            return
+        containerfile = work / "Rootfs.Containerfile"
+        containerfile.write_text(rootfs_containerfile(tarball.name), encoding="utf-8")
+        request = BuildRequest(
+            containerfile, rootfs, [layer.rootfs_ref], {}, {}, no_cache=no_cache, timestamp=layer.locked.epoch
+        )
+        proc.run(self.engine.build_argv(request), env=self.engine.build_env(request))
 
     def _tags(self, layer: PlannedLayer) -> list[str]:
         repository = image_repository(self.stack.name, layer.name)
@@ -182,10 +227,11 @@ class Builder:
 
     def _labels(self, layer: PlannedLayer) -> dict[str, str]:
         spec = self.stack.spec
+        created = now() if layer.locked is None else datetime.fromtimestamp(layer.locked.epoch, UTC)
         labels = {
             "org.opencontainers.image.title": f"{spec.stack}/{layer.name}",
             "org.opencontainers.image.version": spec.release,
-            "org.opencontainers.image.created": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "org.opencontainers.image.created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "org.opencontainers.image.source": spec.source or str(self.stack.path.resolve()),
             "org.opencontainers.image.base.name": layer.parent_ref,
             "io.hepstack.stack": spec.stack,
@@ -193,10 +239,20 @@ class Builder:
             "io.hepstack.key": layer.key,
             "io.hepstack.release": spec.release,
         }
+        labels.update(self._provenance_labels())
         description = self.stack.layer(layer.name).description
         if description:
             labels["org.opencontainers.image.description"] = description
         return labels
+
+    def _provenance_labels(self) -> dict[str, str]:
+        """The spec repository's revision (``-dirty`` with uncommitted changes) and the lock's hash."""
+        from hepstack.provenance import git_revision
+
+        if self._revision is None:
+            self._revision = git_revision(self.stack.directory) or ""
+        labels = {"org.opencontainers.image.revision": self._revision} if self._revision else {}
+        return {**labels, **self.extra_labels}
 
     # --- after the builds -------------------------------------------------------------------------------
 

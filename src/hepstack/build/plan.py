@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hepstack.build.bootstrap import bootstrap_key
 from hepstack.build.keys import KEY_LENGTH, external_key, layer_key
-from hepstack.build.render import render_containerfile
+from hepstack.build.render import LockedInputs, render_containerfile
+from hepstack.errors import HepstackError
 from hepstack.spec import Stack, local_pip_path
 
 
@@ -26,6 +28,7 @@ class PlannedLayer:
     inputs: list[Path]
     rootfs_ref: str | None = None  # bootstrap layers: the imported mmdebstrap root filesystem
     needs_ca: bool = False
+    locked: LockedInputs | None = None  # a locked build: the lock's versions, reproducible settings
     status: str = "build"  # build | cached
     image_id: str = ""
     size: int | None = None
@@ -40,24 +43,31 @@ class PlannedLayer:
         return f"{image_repository(stack, self.name)}:{self.short_key}"
 
 
-def make_plan(stack: Stack, selected: list[str] | None = None) -> list[PlannedLayer]:
-    """Keys and Containerfiles for ``selected`` layers and their ancestors, parents first."""
+def make_plan(
+    stack: Stack, selected: list[str] | None = None, lock: Mapping[str, LockedInputs] | None = None
+) -> list[PlannedLayer]:
+    """Keys and Containerfiles for ``selected`` layers and their ancestors, parents first; with ``lock``,
+    each layer installs the lock's exact versions and its lock entry is part of its key."""
     planned: dict[str, PlannedLayer] = {}
     for name in stack.order(selected):
         layer = stack.layer(name)
         parent_layer = stack.parent(name)
+        locked = _locked_inputs(stack, name, lock) if lock is not None else None
         rootfs_ref = None
         if parent_layer is not None:
             parent = planned[parent_layer]
             parent_ref, parent_key = parent.reference(stack.name), parent.key
         elif layer.bootstrap is not None:
-            parent_key = bootstrap_key(layer.bootstrap, layer.packages)
+            included = list(locked.apt) if locked is not None else layer.packages
+            parent_key = bootstrap_key(layer.bootstrap, included, locked.epoch if locked else None)
             rootfs_ref = f"{image_repository(stack.name, name)}-rootfs:{parent_key[:KEY_LENGTH]}"
             parent_ref = rootfs_ref
         else:
             parent_ref = stack.external_base(name) or _containerfile_base(stack, name)
+            if locked is not None:
+                parent_ref = locked.parent_digest or parent_ref
             parent_key = external_key(parent_ref)
-        text = render_containerfile(stack, name, parent_ref)
+        text = render_containerfile(stack, name, parent_ref, locked)
         inputs = layer_inputs(stack, name)
         planned[name] = PlannedLayer(
             name=name,
@@ -68,8 +78,18 @@ def make_plan(stack: Stack, selected: list[str] | None = None) -> list[PlannedLa
             inputs=inputs,
             rootfs_ref=rootfs_ref,
             needs_ca=bool(layer.pip),
+            locked=locked,
         )
     return list(planned.values())
+
+
+def _locked_inputs(stack: Stack, name: str, lock: Mapping[str, LockedInputs]) -> LockedInputs:
+    if name not in lock:
+        raise HepstackError(
+            f"the lock has no layer '{name}' of stack '{stack.name}'",
+            hint=f"the spec changed since it was locked: run `hepstack lock {stack.path}` again",
+        )
+    return lock[name]
 
 
 def layer_inputs(stack: Stack, name: str) -> list[Path]:

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS pushes (
     digest TEXT NOT NULL, pushed_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pushes_release ON pushes (stack, release);
+CREATE TABLE IF NOT EXISTS sboms (
+    image_id TEXT PRIMARY KEY, stack TEXT NOT NULL, layer TEXT NOT NULL, release TEXT NOT NULL,
+    document TEXT NOT NULL
+);
 """
 
 
@@ -128,6 +132,24 @@ class Catalog:
                 seen.add((record.repository, record.digest))
                 records.append(record)
         return records
+
+    # --- SBOMs (docs/releases.md): one SPDX document per image id, kept with the build ----------------------
+
+    def record_sbom(self, image_id: str, stack: str, layer: str, release: str, document: str) -> None:
+        """Keep the SBOM (SPDX JSON text) of ``image_id``; a later one for the same image replaces it."""
+        with self._connection:
+            self._connection.execute(
+                "INSERT OR REPLACE INTO sboms (image_id, stack, layer, release, document) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (image_id, stack, layer, release, document),
+            )
+
+    def sbom(self, image_id: str) -> str | None:
+        """The SBOM recorded for ``image_id``, or None."""
+        row = self._connection.execute(
+            "SELECT document FROM sboms WHERE image_id = ?", (image_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def release_images(self, stack: str, release: str, engine: str | None = None) -> list[ImageRecord]:
         """The newest build of each layer of ``release`` (what that release is made of)."""

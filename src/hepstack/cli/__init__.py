@@ -58,6 +58,7 @@ def _register() -> None:
         inventory,
         pipeline,
         registry,
+        release,
         run,
         schema,
         serve,

@@ -12,7 +12,9 @@ from hepstack.cli import app, make_console
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hepstack.build.builder import Builder
     from hepstack.build.plan import PlannedLayer
+    from hepstack.release.lockfile import Lock
     from hepstack.spec import Stack
 
 
@@ -32,6 +34,12 @@ def build(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild every layer, ignoring keys and engine caches.")
     ] = False,
+    locked: Annotated[
+        bool,
+        typer.Option(
+            "--locked", help="Install exactly the versions of stack.lock beside the spec, reproducibly."
+        ),
+    ] = False,
 ) -> None:
     """Build the stack's layers, parents first; a layer whose content key is in the engine is skipped."""
 
@@ -43,7 +51,22 @@ def build(
     console = make_console()
     stack = load_stack(spec)
     chosen = get_engine(engine)
-    builder = Builder(stack, chosen, Context.from_environment())
+    lock = None
+    if locked:
+        from hepstack.release.archive import served_check
+        from hepstack.release.lockfile import lock_hash, lock_path, locked_inputs, read_lock
+
+        lock = read_lock(lock_path(stack.path))
+        builder = Builder(
+            stack,
+            chosen,
+            Context.from_environment(),
+            locked=locked_inputs(lock, stack.name),
+            extra_labels={"io.hepstack.lock": lock_hash(lock_path(stack.path))},
+        )
+        builder.before_build = served_check(lock, builder.catalog)
+    else:
+        builder = Builder(stack, chosen, Context.from_environment())
     if dry_run:
         plan = builder.plan(layers or None, no_cache=no_cache)
         print_plan(console, stack, plan, show=show)
@@ -70,6 +93,25 @@ def build(
             events=BuildEvents(layer_started=started, output_line=output, layer_finished=finished),
         )
     _print_result(console, stack, result, chosen.name)
+    if lock is not None:
+        _record_sboms(console, builder, result, lock)
+
+
+def _record_sboms(console: Console, builder: Builder, layers: list[PlannedLayer], lock: Lock) -> None:
+    """A locked build is a release candidate: keep each built image's SBOM in the catalog (for push)."""
+    from hepstack.release.sbom import make_sbom, sbom_text
+
+    stack = builder.stack
+    for layer in layers:
+        if builder.catalog.sbom(layer.image_id) is not None:
+            continue
+        document = make_sbom(
+            builder.engine, layer.reference(stack.name), stack=stack, layer=layer.name, lock=lock
+        )
+        builder.catalog.record_sbom(
+            layer.image_id, stack.name, layer.name, stack.spec.release, sbom_text(document)
+        )
+    console.print(f"SBOMs (SPDX 2.3) of {len(layers)} images kept in the catalog")
 
 
 def print_plan(console: Console, stack: Stack, plan: list[PlannedLayer], *, show: bool) -> None:

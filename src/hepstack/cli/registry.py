@@ -69,9 +69,15 @@ def push(
     skipped = sum(item.skipped for item in pushed)
     console.print(f"pushed {len(pushed)} images; {uploaded} blobs uploaded, {skipped} already there")
     if manifest is not None and pushed:
+        from hepstack.release.publish import attach_sboms
+
         first = pushed[0].record
-        write_manifest(release_manifest(Catalog(context.catalog_path), first.stack, first.release), manifest)
-        console.print(f"release manifest: {manifest}")
+        catalog = Catalog(context.catalog_path)
+        document = release_manifest(catalog, first.stack, first.release)
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        sboms = attach_sboms(document, catalog, manifest)
+        write_manifest(document, manifest)
+        console.print(f"release manifest: {manifest} ({sboms} SBOMs beside it)")
 
 
 @app.command()

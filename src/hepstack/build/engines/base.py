@@ -27,6 +27,7 @@ class BuildRequest:
     labels: Mapping[str, str]
     secrets: Mapping[str, Path]
     no_cache: bool = False
+    timestamp: int | None = None  # locked builds: SOURCE_DATE_EPOCH for image, history and file times
 
 
 class Engine(ABC):
@@ -46,6 +47,10 @@ class Engine(ABC):
     # Engine-specific options right after `build` (podman: layer cache, pull policy).
     build_options: tuple[str, ...] = ()
 
+    # The option that sets the image's creation time, its history's and every committed file's mtime to a
+    # given epoch (reproducible images); None when the engine has none (docker 20.10: docs/releases.md).
+    timestamp_option: str | None = None
+
     def build_argv(self, request: BuildRequest) -> list[str]:
         """`build` on the host network, with tags, labels and per-step secrets."""
         argv = [
@@ -64,6 +69,8 @@ class Engine(ABC):
             argv += ["--secret", f"id={secret_id},src={path}"]
         if request.no_cache:
             argv.append("--no-cache")
+        if request.timestamp is not None and self.timestamp_option is not None:
+            argv.append(f"{self.timestamp_option}={int(request.timestamp)}")
         return [*argv, str(request.context)]
 
     def inspect_images_argv(self, references: list[str]) -> list[str]:

@@ -10,3 +10,6 @@ class PodmanEngine(Engine):
     tool = "podman"
     install_hint = "apt-get install podman runc (or run scripts/setup-host.sh)"
     build_options = ("--layers", "--pull=missing")
+    # podman-build(1) --timestamp: "the created timestamp is always set to the time specified ... All files
+    # committed to the layers of the image will be created with the timestamp" (podman >= 3.0).
+    timestamp_option = "--timestamp"

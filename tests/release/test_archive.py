@@ -1,0 +1,68 @@
+"""A locked version the archive no longer serves stops the build before it starts (docs/releases.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hepstack.release.archive import LockedVersionGone, check_served, parse_index
+from hepstack.release.lockfile import Archive, write_lock
+from tests.conftest import hepstack, tool_works
+from tests.release.helpers import copy_stack, hand_lock, storage_conf
+
+INDEX = """Package: python3
+Version: 3.11.2-1+b1
+
+Package: python3-six
+Version: 1.16.0-4
+Architecture: all
+"""
+
+
+def test_index_parsing() -> None:
+    assert parse_index(INDEX) == {"python3": {"3.11.2-1+b1"}, "python3-six": {"1.16.0-4"}}
+
+
+def test_served_versions_pass_and_a_gone_one_is_named() -> None:
+    def fetch(archive: Archive) -> dict[str, set[str]]:
+        return parse_index(INDEX)
+
+    check_served(hand_lock(), ["base", "tools", "app"], fetch=fetch)
+    with pytest.raises(LockedVersionGone) as caught:
+        check_served(
+            hand_lock(six="1.15.0-2"),
+            ["base", "tools"],
+            fetch=fetch,
+            released=lambda layer: "r.example/x@sha256:ab",
+        )
+    message = caught.value.message
+    assert "layer 'tools'" in message and "python3-six" in message and "1.15.0-2" in message
+    assert caught.value.hint and "podman pull r.example/x@sha256:ab" in caught.value.hint
+
+
+@pytest.mark.podman
+@pytest.mark.mmdebstrap
+def test_build_locked_with_a_version_the_archive_lacks(tmp_path: Path) -> None:
+    """Against Debian's real archive: exit 2, package, version, layer and the hint; nothing built."""
+    if not tool_works("podman", "info"):
+        pytest.skip("podman does not work here (run scripts/setup-host.sh)")
+    spec = copy_stack(tmp_path / "stack")
+    write_lock(hand_lock(six="1.16.0-4+hepstack.gone1"), spec.parent / "stack.lock")
+    environment = {"CONTAINERS_STORAGE_CONF": str(storage_conf(tmp_path))}
+    result = hepstack("build", "--locked", str(spec), check=False, env=environment)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "layer 'tools'" in result.stderr and "python3-six" in result.stderr
+    assert "1.16.0-4+hepstack.gone1" in result.stderr and "nothing was built" in result.stderr
+    assert "hint:" in result.stderr and "digest" in result.stderr
+    assert "Traceback" not in result.stderr
+    images = subprocess.run(
+        ["podman", "images", "--quiet"],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert images.stdout.strip() == ""
