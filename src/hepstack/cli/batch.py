@@ -132,7 +132,7 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
     if not outcome.confirmed:
         raise HepstackError(
             f"asked {record.scheduler} to cancel job {record.id} ({record.label}), but its queue still "
-            f"runs tasks of it: {summary}",
+            f"runs tasks: {summary}",
             hint=f"`hepstack jobs {record.id}` says whether they end; the scheduler may still be killing them",
         )
     print(f"cancelled job {record.id} ({record.label}), confirmed by {record.scheduler}: {summary}")

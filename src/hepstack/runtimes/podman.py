@@ -101,6 +101,12 @@ class PodmanRuntime(Runtime):
     def job_stop(self, tool: str) -> list[str]:
         return engine_stop(tool)
 
+    def job_setup(self, request: RunRequest) -> list[str]:
+        # Rootless podman without XDG_RUNTIME_DIR keeps its runtime state (runc's, conmon's) under
+        # $TMPDIR, which SGE points at a per-job directory it deletes when the job ends: the container
+        # then cannot be stopped any more ("Stopping" for ever). Keep it where it outlives the job.
+        return ['[ -n "${XDG_RUNTIME_DIR:-}" ] || export XDG_RUNTIME_DIR="/tmp/podman-run-$(id -u)"']
+
     def prepare(self, request: RunRequest, context: Context) -> RunRequest:
         ensure_in_engine("podman", request, context)
         return request

@@ -21,7 +21,7 @@ exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK
 # by name; anything but [A-Za-z0-9_.-] in the scheduler's id is replaced.
 HEPSTACK_CONTAINER=hepstack-${SLURM_JOB_ID:-${JOB_ID:-${LSB_JOBID:-${CLUSTER_ID:-local}}}}-${HEPSTACK_TASK_INDEX}-$$
 HEPSTACK_CONTAINER=${HEPSTACK_CONTAINER//[!A-Za-z0-9_.-]/_}
-# (the runtime needs no set-up in the job)
+[ -n "${XDG_RUNTIME_DIR:-}" ] || export XDG_RUNTIME_DIR="/tmp/podman-run-$(id -u)"
 # A cancel (SLURM: SIGTERM, SIGKILL after KillWait; SGE -notify: SIGUSR1/2 first; local: SIGTERM to the
 # session) stops the container by name; the payload would not hear the signal as PID 1.
 hepstack_stop() {
