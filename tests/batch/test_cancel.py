@@ -124,7 +124,7 @@ def test_cancel_stops_the_container_everywhere(
         time.sleep(0.5)  # between two counts
     gone_seconds = time.monotonic() - started
     print(
-        f"cancel: {len(submitted)} tasks, all confirmed in {cancel_seconds:.1f} s, gone in {gone_seconds:.1f} s"
+        f"cancel: {len(submitted)} tasks, confirmed in {cancel_seconds:.1f} s, gone in {gone_seconds:.1f} s"
     )
     assert not remaining, remaining
     for task in submitted:

@@ -133,7 +133,7 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
         raise HepstackError(
             f"asked {record.scheduler} to cancel job {record.id} ({record.label}), but its queue still "
             f"runs tasks: {summary}",
-            hint=f"`hepstack jobs {record.id}` says whether they end; the scheduler may still be killing them",
+            hint=f"`hepstack jobs {record.id}` says whether they end: the scheduler may still be at it",
         )
     print(f"cancelled job {record.id} ({record.label}), confirmed by {record.scheduler}: {summary}")
 
