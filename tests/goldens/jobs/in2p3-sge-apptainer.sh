@@ -5,6 +5,7 @@
 #$ -S /bin/bash
 #$ -o /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/scheduler-$JOB_ID.$TASK_ID.out
 #$ -j y
+#$ -notify
 #$ -l h_vmem=3072M
 #$ -l h_rt=24:00:00
 #$ -q long
