@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import (  # noqa: F401 - fixtures, used by name
+    docker_image,
     image_archive,
     release_ref,
     rootless_image,

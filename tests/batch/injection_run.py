@@ -21,11 +21,13 @@ from hepstack.runtimes import RunRequest, get_runtime
 from hepstack.runtimes.base import WRAPPER_NAME
 from tests.batch.injection import ALICE, Harness, Rendered
 
-STAND_IN = '#!/bin/sh\nprintf "%s\\0" "$0" "$@" >"${0##*/}.argv"\n'
+# A stand-in records the container's start only: the job's watcher stops the (named) container afterwards.
+STAND_IN = '#!/bin/sh\ncase "$1" in stop|rm) exit 0 ;; esac\nprintf "%s\\0" "$0" "$@" >"${0##*/}.argv"\n'
 RECORDER = '#!/bin/sh\nprintf "%s\\0" "$0" "$@" >command.argv\nenv -0 >command.env\n'
 STAND_INS = ("podman", "podman-hpc", "docker", "ch-run", "apptainer", "shifter", "shifterimg")
 TASK_INDEX = {"slurm": "SLURM_ARRAY_TASK_ID", "sge": "SGE_TASK_ID", "lsf": "LSB_JOBINDEX"}
 JOB_ENVIRONMENT = {"SCRATCH": "/node/scratch", "TMPDIR": "/node/tmp"}  # a compute node's own variables
+_CONTAINER_NAME = re.compile(r"hepstack-[A-Za-z0-9_.-]+-[0-9]+-[0-9]+")
 _JOB_VARIABLE = re.compile("\x00([A-Za-z_][A-Za-z0-9_]*)\x00")
 
 
@@ -91,10 +93,17 @@ def _collect(harness: Harness, task: Task, record: Path) -> TaskRun:
         "HEPSTACK_TASK_COUNT": str(len(lines) if lines is not None else submission.tasks),
         "HEPSTACK_TASK_INPUT": lines[task.index - 1] if lines else "",
     }
-    intended = [_JOB_VARIABLE.sub(lambda m: variables.get(m[1], ""), word) for word in _argv(submission)]
+    argv = _argv(submission)
+    intended = [_JOB_VARIABLE.sub(lambda m: variables.get(m[1], ""), word) for word in argv]
+    received = _received(harness, record, intended, submission.command)
+    if received is not None and "--name" in intended and len(received) == len(intended):
+        # the job names its container after itself ($$): the name it chose must have hepstack's form
+        given = received[intended.index("--name") + 1]
+        variables["HEPSTACK_CONTAINER"] = given if _CONTAINER_NAME.fullmatch(given) else "(not a name)"
+        intended = [_JOB_VARIABLE.sub(lambda m: variables.get(m[1], ""), word) for word in argv]
     log_path = task.rendered.jobdir / f"{task.index}.log"
     log = log_path.read_text(errors="replace") if log_path.exists() else "(no log)"
-    return TaskRun(task, _received(harness, record, intended, submission.command), intended, log)
+    return TaskRun(task, received, intended, log)
 
 
 def _argv(submission: Submission) -> list[str]:

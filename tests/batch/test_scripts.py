@@ -136,3 +136,14 @@ def test_site_variables_in_binds_expand_in_the_job_not_at_submit() -> None:
 
 def _template_values() -> dict[str, str]:
     return {"directives": "", "name": "n", "tasks": "2", "jobdir": "/j", "body": "true"}
+
+
+@pytest.mark.parametrize(("scheduler", "runtime"), [("sge", "charliecloud"), ("local", "docker")])
+def test_cancel_paths_match_golden(scheduler: str, runtime: str, golden) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler x runtime pairs whose stop differs from the shipped sites': Charliecloud's plain
+    signal (no named container, USER from the uid) and docker's --init (docs/cancel.md)."""
+    image = "/images/lat-release" if runtime == "charliecloud" else "localhost/lat/release:1.0"
+    submission = Submission(
+        scheduler=scheduler, runtime=runtime, image=image, command=["sleep", "300"], tasks=2
+    )
+    golden(f"jobs/cancel-{scheduler}-{runtime}.sh", render(submission, JOBDIR)[2])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -220,10 +221,42 @@ def _ask(
     return parse(result, record.native_id)
 
 
-def cancel(record: JobRecord, store: JobStore) -> None:
+CANCEL_WAIT = 60.0  # seconds to wait for the scheduler's word (SLURM's default KillWait is 30 s)
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What `hepstack cancel` saw: ``finished`` if every task had ended before; otherwise whether the
+    scheduler confirmed (its queue no longer runs any task) within the wait, and the tasks' states."""
+
+    finished: bool
+    confirmed: bool
+    statuses: list[TaskStatus]
+
+
+def cancel(record: JobRecord, store: JobStore, wait: float = CANCEL_WAIT) -> CancelOutcome:
+    """Cancel, then poll the scheduler's queue until it holds no live task of the job (bounded).
+
+    A job whose tasks are all final is not cancelled: it is reported as finished.
+    """
+    before = job_status(record)
+    if all(status.state.final for status in before):
+        return CancelOutcome(finished=True, confirmed=False, statuses=before)
     scheduler = get_scheduler(record.scheduler)
     proc.run(scheduler.cancel_argv(record.native_id), timeout=60, hint=scheduler.install_hint)
     store.mark_cancelled(record.id)
+    record = store.get(record.id)  # with cancelled_at: a task the cancel ended is CANCELLED, not FAILED
+    deadline = time.monotonic() + wait
+    confirmed = False
+    while True:
+        queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
+        if not any(not entry.state.final for entry in queue.values()):
+            confirmed = True
+            break
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)  # the interval between two queries of the scheduler, not a wait in itself
+    return CancelOutcome(finished=False, confirmed=confirmed, statuses=job_status(record))
 
 
 def log_paths(record: JobRecord, task: int | None) -> list[Path]:

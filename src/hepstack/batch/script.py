@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 _KEY = re.compile(r"\{\{(\w+)\}\}")
 # Values the job itself knows only at run time; the runtime sees these as the env values.
-TASK_VARIABLES = ("HEPSTACK_TASK_INDEX", "HEPSTACK_TASK_COUNT", "HEPSTACK_TASK_INPUT")
+TASK_VARIABLES = ("HEPSTACK_TASK_INDEX", "HEPSTACK_TASK_COUNT", "HEPSTACK_TASK_INPUT", "HEPSTACK_CONTAINER")
 
 
 @functools.cache
@@ -56,7 +56,7 @@ def task_request(request: RunRequest, with_input: bool) -> RunRequest:
     env["HEPSTACK_TASK_COUNT"] = job_variable("HEPSTACK_TASK_COUNT")
     if with_input:
         env["HEPSTACK_TASK_INPUT"] = job_variable("HEPSTACK_TASK_INPUT")
-    return replace(request, env=env)
+    return replace(request, env=env, container_name=job_variable("HEPSTACK_CONTAINER"))
 
 
 def container_argv(
@@ -65,6 +65,25 @@ def container_argv(
     """The runtime's argv for a task; ``tool`` replaces argv[0] (e.g. podman-hpc for podman)."""
     argv = runtime.argv(task_request(request, with_input))
     return [tool, *argv[1:]] if tool else argv
+
+
+def stop_lines(runtime: Runtime, argv: list[str]) -> dict[str, str]:
+    """The task body's ``{{stop}}`` (run by the signal trap) and ``{{watcher}}`` (a process in its own
+    session that stops the container once the job shell is gone, even after a SIGKILL of the job's
+    process group): docs/cancel.md says which signal reaches what."""
+    stop = runtime.job_stop(argv[0])
+    if not stop:
+        return {
+            "stop": "# (the payload is a child of this shell: the signal reaches it)",
+            "watcher": "# (no watcher: a kill of the job's process group kills the payload too)",
+        }
+    body = "; ".join(stop)
+    watcher = f'tail --pid="$1" -f /dev/null; HEPSTACK_CONTAINER=$2; {body}'
+    return {
+        "stop": "\n    ".join(stop),
+        "watcher": f"setsid bash -c {bash_word(watcher)} hepstack-watcher $$ "
+        '"$HEPSTACK_CONTAINER" </dev/null >/dev/null 2>&1 &',
+    }
 
 
 def task_command(argv: list[str]) -> str:
@@ -112,6 +131,7 @@ def render_job_script(
             "task_input": input_line,
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
             "command": task_command(argv),
+            **stop_lines(runtime, argv),
         },
     )
     runtime_directives = runtime.job_directives(request, scheduler.name)

@@ -118,9 +118,24 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
     from hepstack.context import Context
 
     store = JobStore.open(Context.from_environment())
+    from hepstack.errors import HepstackError
+
     record = store.find(job)
-    cancel_job(record, store)
-    print(f"cancelled job {record.id} ({record.label})")
+    outcome = cancel_job(record, store)
+    counts: dict[str, int] = {}
+    for status in outcome.statuses:
+        counts[status.state.value] = counts.get(status.state.value, 0) + 1
+    summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+    if outcome.finished:
+        print(f"job {record.id} ({record.label}) had already finished: {summary}; nothing cancelled")
+        return
+    if not outcome.confirmed:
+        raise HepstackError(
+            f"asked {record.scheduler} to cancel job {record.id} ({record.label}), but its queue still "
+            f"runs tasks: {summary}",
+            hint=f"`hepstack jobs {record.id}` says whether they end: the scheduler may still be at it",
+        )
+    print(f"cancelled job {record.id} ({record.label}), confirmed by {record.scheduler}: {summary}")
 
 
 @app.command()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hepstack import private, proc
 from hepstack.batch.schedulers import Scheduler, get_scheduler
-from hepstack.batch.script import container_argv, fill, task_command
+from hepstack.batch.script import container_argv, fill, stop_lines, task_command
 from hepstack.batch.spec import JobSpec, Resources
 from hepstack.context import Context
 from hepstack.errors import HepstackError
@@ -209,6 +209,7 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
         f"record_output {bash_word(name)} {bash_word(path)}" for name, path in sorted(task.outputs.items())
     ]
     setup = runtime.job_setup(request)
+    argv = container_argv(runtime, request, with_input=False)
     return fill(
         "pipeline_task.tmpl",
         {
@@ -219,7 +220,8 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
             "attempt": str(task.instance.attempt + 1),
             "jobdir": bash_word(str(spec.jobdir)),
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
-            "command": task_command(container_argv(runtime, request, with_input=False)),
+            "command": task_command(argv),
+            **stop_lines(runtime, argv),
             "outputs": "\n        ".join(outputs) if outputs else ":",
         },
     )

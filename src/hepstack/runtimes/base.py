@@ -167,6 +167,9 @@ class RunRequest:
     image_id: str | None = None  # for caches keyed by image id
     engine: str = "podman"  # the engine that holds `image`
     cache_entry: str | None = None  # the node-cache entry `image` is (after `prepare`), held while it runs
+    # A batch task's container name (a job-time variable, validated by the job script): what the task's
+    # trap and watcher stop on cancel (docs/cancel.md). None outside batch jobs.
+    container_name: str | None = None
 
     def __post_init__(self) -> None:
         check_image(self.image)
@@ -260,6 +263,16 @@ class Runtime(ABC):
 
     def job_setup(self, request: RunRequest) -> list[str]:
         """Shell lines to run in the job before the container starts (e.g. ``shifterimg pull``)."""
+        return []
+
+    def job_stop(self, tool: str) -> list[str]:
+        """Shell lines that stop the task's container, named ``$HEPSTACK_CONTAINER``, from outside it.
+
+        Run by the job's signal trap and by its watcher (a process in its own session that outlives a
+        SIGKILL of the job's process group, SGE's default on qdel). Default: none, for runtimes whose
+        payload is a plain child process of the job (ch-run, apptainer, native): the signal or the
+        process-group kill reaches it directly (docs/cancel.md).
+        """
         return []
 
     def availability(self) -> Availability:

@@ -50,6 +50,11 @@ class CharliecloudRuntime(Runtime):
             argv.append(f"--cd={request.workdir}")
         return [*argv, request.image, "--", *login_command(request)]
 
+    def job_setup(self, request: RunRequest) -> list[str]:
+        # ch-run refuses to start without $USER (docs/host-facts.md); a batch job may not have it (root
+        # under SGE, some sites' job environments): take it from the uid, not from the submitter.
+        return ['[ -n "${USER:-}" ] || export USER="$(id -un)"']
+
     def process_env(self, request: RunRequest) -> dict[str, str]:
         return {"USER": request.user.name}  # ch-run refuses to start without $USER (docs/host-facts.md)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
-from hepstack.runtimes.podman import engine_run_options, ensure_in_engine
+from hepstack.runtimes.podman import engine_run_options, engine_stop, ensure_in_engine
 
 
 class DockerRuntime(Runtime):
@@ -33,9 +33,15 @@ class DockerRuntime(Runtime):
             "/tmp:rw,nosuid,nodev,exec",
             "--user",
             request.user.user_group,
+            # docker-init (tini) as PID 1: the payload then gets SIGTERM (a PID 1 without a handler
+            # ignores it) and its zombies are reaped. Only in batch jobs, where stop must work.
+            *(["--init"] if request.container_name else []),
             request.image,
             *login_command(request),
         ]
+
+    def job_stop(self, tool: str) -> list[str]:
+        return engine_stop(tool)
 
     def prepare(self, request: RunRequest, context: Context) -> RunRequest:
         ensure_in_engine("docker", request, context)

@@ -31,7 +31,21 @@ def engine_run_options(request: RunRequest) -> list[str]:
         ]
     if request.workdir:
         options += ["--workdir", request.workdir]
+    if request.container_name:
+        options += ["--name", request.container_name]
     return options
+
+
+def engine_stop(tool: str) -> list[str]:
+    """podman/docker: stop the named container (SIGTERM, SIGKILL after 5 s), then remove it even if
+    the stop failed (a container stuck "Stopping" under rootless podman is killed by ``rm -f``)."""
+    from hepstack.quoting import bash_word
+
+    engine = bash_word(tool)
+    return [
+        f'{engine} stop -t 5 "$HEPSTACK_CONTAINER" >/dev/null 2>&1',
+        f'{engine} rm -f "$HEPSTACK_CONTAINER" >/dev/null 2>&1',
+    ]
 
 
 def ensure_in_engine(target_engine: str, request: RunRequest, context: Context) -> None:
@@ -83,6 +97,15 @@ class PodmanRuntime(Runtime):
             request.image,
             *login_command(request),
         ]
+
+    def job_stop(self, tool: str) -> list[str]:
+        return engine_stop(tool)
+
+    def job_setup(self, request: RunRequest) -> list[str]:
+        # Rootless podman without XDG_RUNTIME_DIR keeps its runtime state (runc's, conmon's) under
+        # $TMPDIR, which SGE points at a per-job directory it deletes when the job ends: the container
+        # then cannot be stopped any more ("Stopping" for ever). Keep it where it outlives the job.
+        return ['[ -n "${XDG_RUNTIME_DIR:-}" ] || export XDG_RUNTIME_DIR="/tmp/podman-run-$(id -u)"']
 
     def prepare(self, request: RunRequest, context: Context) -> RunRequest:
         ensure_in_engine("podman", request, context)

@@ -17,12 +17,34 @@ export HEPSTACK_TASK_INDEX HEPSTACK_TASK_COUNT
 # This task's output, next to its exit code: <jobdir>/<task>.log and <jobdir>/<task>.exitcode
 exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".log 2>&1
 # (no --task-file: HEPSTACK_TASK_INPUT is not set)
-# (the runtime needs no set-up in the job)
+# The task's container is named after the job, the task and this shell, so that a cancel can stop it
+# by name; anything but [A-Za-z0-9_.-] in the scheduler's id is replaced.
+HEPSTACK_CONTAINER=hepstack-${SLURM_JOB_ID:-${JOB_ID:-${LSB_JOBID:-${CLUSTER_ID:-local}}}}-${HEPSTACK_TASK_INDEX}-$$
+HEPSTACK_CONTAINER=${HEPSTACK_CONTAINER//[!A-Za-z0-9_.-]/_}
+[ -n "${XDG_RUNTIME_DIR:-}" ] || export XDG_RUNTIME_DIR="/tmp/podman-run-$(id -u)"
+# A cancel (SLURM: SIGTERM, SIGKILL after KillWait; SGE -notify: SIGUSR1/2 first; local: SIGTERM to the
+# session) stops the container by name; the payload would not hear the signal as PID 1.
+hepstack_stop() {
+    trap '' TERM INT HUP USR1 USR2
+    echo "hepstack: SIG$1: stopping the task" >&2
+    podman-hpc stop -t 5 "$HEPSTACK_CONTAINER" >/dev/null 2>&1
+    podman-hpc rm -f "$HEPSTACK_CONTAINER" >/dev/null 2>&1
+    pkill -TERM -P "$payload" 2>/dev/null
+    kill -TERM "$payload" 2>/dev/null
+}
+for signal in TERM INT HUP USR1 USR2; do trap "hepstack_stop $signal" "$signal"; done
 case "${SCRATCH-}" in  # site variables in binds, known only here
   *[,:\;\"]* | *$'\n'*) echo 'hepstack: $SCRATCH: a bind cannot hold , : ; " or a line break' >&2; (exit 2) ;;
-  *) podman-hpc run --rm --pull=never --read-only --security-opt=no-new-privileges --cap-drop=all --network=host --mount type=bind,source="${SCRATCH}",target=/scratch --mount type=bind,source=/global/cfs/cdirs/lat,target=/data,readonly --mount type=bind,source=/home/alice/out,target=/out --userns=keep-id localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
-esac
+  *) podman-hpc run --rm --pull=never --read-only --security-opt=no-new-privileges --cap-drop=all --network=host --mount type=bind,source="${SCRATCH}",target=/scratch --mount type=bind,source=/global/cfs/cdirs/lat,target=/data,readonly --mount type=bind,source=/home/alice/out,target=/out --name "${HEPSTACK_CONTAINER}" --userns=keep-id localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
+esac &
+payload=$!
+setsid bash -c 'tail --pid="$1" -f /dev/null; HEPSTACK_CONTAINER=$2; podman-hpc stop -t 5 "$HEPSTACK_CONTAINER" >/dev/null 2>&1; podman-hpc rm -f "$HEPSTACK_CONTAINER" >/dev/null 2>&1' hepstack-watcher $$ "$HEPSTACK_CONTAINER" </dev/null >/dev/null 2>&1 &
+wait "$payload"
 status=$?
+while kill -0 "$payload" 2>/dev/null; do  # a trap interrupted the wait: wait for the payload's end
+    wait "$payload"
+    status=$?
+done
 # The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
 printf '%s\n' "$status" >/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp
 mv -f /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode

@@ -79,6 +79,11 @@ class SgeScheduler(Scheduler):
             self.directive("-S", "/bin/bash"),
             f"{self.directive_prefix} -o {jobdir}/scheduler-$JOB_ID.$TASK_ID.out",
             self.directive("-j", "y"),
+            # qdel SIGKILLs every process of the job, found by its additional group id (SoGE's
+            # ENABLE_ADDGRP_KILL): no trap and no watcher survives it. -notify makes SGE send SIGUSR2
+            # first and wait the queue's `notify` time (qsub(1), queue_conf(5)), so that the job's trap
+            # stops its container (docs/cancel.md).
+            f"{self.directive_prefix} -notify",
         ]
         resources = spec.resources
         if resources.cpus and resources.cpus > 1:
