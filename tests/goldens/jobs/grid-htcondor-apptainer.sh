@@ -10,7 +10,7 @@ export HEPSTACK_TASK_INDEX HEPSTACK_TASK_COUNT
 exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".log 2>&1
 # (no --task-file: HEPSTACK_TASK_INPUT is not set)
 # (the runtime needs no set-up in the job)
-/usr/bin/apptainer exec --containall --cleanenv --bind /cvmfs:/cvmfs:ro --bind /home/alice/out:/out:rw /cvmfs/unpacked.cern.ch/registry.example.org/localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX'
+/usr/bin/apptainer exec --containall --cleanenv --bind /cvmfs:/cvmfs:ro --bind /home/alice/out:/out:rw docker://registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef /bin/sh -l -c 'exec env "$@"' hepstack 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX'
 status=$?
 # The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
 printf '%s\n' "$status" >/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp

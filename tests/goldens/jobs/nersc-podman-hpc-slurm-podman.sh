@@ -20,7 +20,7 @@ exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK
 # (the runtime needs no set-up in the job)
 case "${SCRATCH-}" in  # site variables in binds, known only here
   *[,:\;\"]* | *$'\n'*) echo 'hepstack: $SCRATCH: a bind cannot hold , : ; " or a line break' >&2; (exit 2) ;;
-  *) podman-hpc run --rm --pull=never --read-only --security-opt=no-new-privileges --cap-drop=all --network=host --mount type=bind,source="${SCRATCH}",target=/scratch --mount type=bind,source=/global/cfs/cdirs/lat,target=/data,readonly --mount type=bind,source=/home/alice/out,target=/out --userns=keep-id localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
+  *) podman-hpc run --rm --pull=never --read-only --security-opt=no-new-privileges --cap-drop=all --network=host --mount type=bind,source="${SCRATCH}",target=/scratch --mount type=bind,source=/global/cfs/cdirs/lat,target=/data,readonly --mount type=bind,source=/home/alice/out,target=/out --userns=keep-id registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
 esac
 status=$?
 # The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
