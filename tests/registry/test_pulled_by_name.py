@@ -90,3 +90,14 @@ def test_pulled_release_runs_and_submits_by_name(
         "submit", "--site", "nersc", "--print", "lat/base", "--", "true", env=env, user=user.pw_name
     )
     assert f"{registry.host}/byname/lat/base@{digest}" in nersc.stdout
+
+
+def test_plain_http_registry_without_the_flag_is_one_error_with_a_hint(
+    registry: RegistryServer, credentials: dict[str, str]
+) -> None:
+    result = cli("pull", f"{registry.host}/byname/lat/base:1.0", env=credentials, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error:") and "speaks plain HTTP" in lines[0]
+    assert lines[1].startswith("hint:") and "--no-tls-verify" in lines[1]
+    assert len(lines) == 2 and "level=fatal" not in result.stderr and "retrying" not in result.stderr

@@ -154,3 +154,15 @@ def test_old_catalog_gains_the_new_columns(tmp_path: Path) -> None:
     _record(catalog, "localhost/lat/release:1.0")
     record = catalog.newest("lat", "release")
     assert record is not None and record.origin == "built" and record.registry_reference is None
+
+
+def test_image_delivery_must_be_a_known_way(tmp_path: Path) -> None:
+    from hepstack.errors import LocatedErrors
+    from hepstack.sites import load_site_file
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nscheduler: slurm\nruntime: podman\nimage_delivery: ftp\n")
+    with pytest.raises(LocatedErrors, match="image_delivery"):
+        load_site_file(path)
+    path.write_text("name: s\nscheduler: slurm\nruntime: podman\nimage_root: /cvmfs/x\n")
+    assert load_site_file(path).delivery == "image_root"
