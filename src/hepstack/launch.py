@@ -24,6 +24,7 @@ class ResolvedImage:
     stack: str | None = None
     layer: str | None = None
     spec_path: str | None = None
+    key: str | None = None  # the layer key, for catalog images
 
 
 def resolve_image(text: str, context: Context, engine: str | None = None) -> ResolvedImage:
@@ -35,13 +36,20 @@ def resolve_image(text: str, context: Context, engine: str | None = None) -> Res
         record = Catalog(context.catalog_path).newest(match[1], match[2], engine=engine)
         if record is not None:
             return ResolvedImage(
-                record.reference, record.engine, record.image_id, record.stack, record.layer, record.spec_path
+                record.reference,
+                record.engine,
+                record.image_id,
+                record.stack,
+                record.layer,
+                record.spec_path or None,  # pulled and loaded images have no spec on this host
+                record.key,
             )
         if match[1] != "localhost" and "." not in match[1]:
             raise HepstackError(
                 f"no build of {text} in the catalog ({context.catalog_path})",
-                hint=f"build it first: hepstack build STACK.yaml {match[2]}; "
-                "or give an engine reference such as localhost/lat/release:latest",
+                hint=f"build it first: hepstack build STACK.yaml {match[2]}, or pull a release: "
+                "hepstack pull --manifest RELEASE.json; or give an engine reference such as "
+                "localhost/lat/release:latest",
             )
     return ResolvedImage(text, engine or "podman")
 

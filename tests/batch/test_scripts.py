@@ -40,8 +40,10 @@ def _submission(site_name: str) -> Submission:
     site = dict(SHIPPED)[site_name]
     profile = site.profile
     image = "localhost/lat/release:1.0"
-    if profile.image_root:
+    if profile.delivery == "image_root" and profile.image_root:
         image = f"{profile.image_root}/{image}"
+    elif profile.delivery == "registry":  # what plan_submission gives after a push (catalog digest)
+        image = f"registry.example.org/hep/lat/release@sha256:{'0123456789abcdef' * 4}"
     return Submission(
         scheduler=profile.scheduler,
         runtime=profile.runtime,

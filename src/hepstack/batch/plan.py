@@ -4,6 +4,7 @@ reading the site files, the task file and the image catalog)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack.batch.executor import Submission
 from hepstack.batch.schedulers import get_scheduler
@@ -13,6 +14,9 @@ from hepstack.errors import HepstackError
 from hepstack.names import job_name
 from hepstack.quoting import check_text
 from hepstack.runtimes import Bind, get_runtime, parse_env
+
+if TYPE_CHECKING:
+    from hepstack.launch import ResolvedImage
 
 
 def plan_submission(
@@ -68,14 +72,16 @@ def plan_submission(
     environment = dict(profile.env if profile else {})
     environment.update(parse_env(env or []))
     resolved = resolve_image(image, context)
-    reference = resolved.reference
-    if profile and profile.image_root and not reference.startswith("/"):
+    reference, image_id = resolved.reference, resolved.image_id
+    if profile and profile.delivery == "image_root" and profile.image_root and not reference.startswith("/"):
         reference = f"{profile.image_root.rstrip('/')}/{reference}"
+    elif profile and profile.delivery == "registry":
+        reference, image_id = _registry_reference(resolved, profile.name, context), None
     return Submission(
         scheduler=scheduler_name,
         runtime=runtime_name,
         image=reference,
-        image_id=resolved.image_id,
+        image_id=image_id,
         command=command,
         tasks=tasks or 1,
         task_lines=task_lines,
@@ -87,6 +93,27 @@ def plan_submission(
         site=profile.name if profile else None,
         runtime_tool=profile.runtime_tool if profile else None,
         name=job_name(name or f"hepstack-{Path(command[0]).name}"),
+    )
+
+
+def _registry_reference(resolved: ResolvedImage, site: str, context: Context) -> str:
+    """What a registry-fed site's nodes pull: ``repository@digest`` of this very build (pushed from
+    here or pulled from there), or a reference that already names a registry. Refused before
+    anything is submitted when the image exists only in this host's store."""
+    from hepstack.catalog import Catalog
+    from hepstack.registry.publish import registry_host
+
+    if resolved.stack and resolved.layer and resolved.key:
+        found = Catalog(context.catalog_path).registry_copy(resolved.stack, resolved.layer, resolved.key)
+        if found is not None:
+            return found
+    elif registry_host(resolved.reference) not in (None, "localhost"):
+        return resolved.reference
+    raise HepstackError(
+        f"the image {resolved.reference} was never pushed; the nodes of site {site} pull images from "
+        "a registry and cannot see this host's store",
+        hint="push it (hepstack push SPEC --registry HOST/NAMESPACE) or give the site an image_root "
+        "(image_delivery: image_root)",
     )
 
 

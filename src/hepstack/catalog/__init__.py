@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     stack TEXT NOT NULL, layer TEXT NOT NULL, release TEXT NOT NULL, key TEXT NOT NULL,
     reference TEXT NOT NULL, image_id TEXT NOT NULL, size INTEGER NOT NULL, engine TEXT NOT NULL,
-    built_at TEXT NOT NULL, seconds REAL NOT NULL, spec_path TEXT NOT NULL
+    built_at TEXT NOT NULL, seconds REAL NOT NULL, spec_path TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'built', repository TEXT NOT NULL DEFAULT '',
+    digest TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS images_stack_layer ON images (stack, layer, engine);
 CREATE TABLE IF NOT EXISTS pushes (
@@ -42,8 +44,26 @@ CREATE TABLE IF NOT EXISTS sboms (
 """
 
 
+#: Columns added after the first release, for catalogs made before them (``ALTER TABLE ... ADD COLUMN``).
+_ADDED_COLUMNS = {
+    "origin": "TEXT NOT NULL DEFAULT 'built'",
+    "repository": "TEXT NOT NULL DEFAULT ''",
+    "digest": "TEXT NOT NULL DEFAULT ''",
+}
+
+#: Where a catalog entry came from: built here, pulled from a registry, loaded from an archive.
+ORIGINS = ("built", "pulled", "loaded")
+
+
 @dataclass(frozen=True)
 class ImageRecord:
+    """One image of a stack layer in a local engine store.
+
+    ``origin`` says how it got there; a ``pulled`` image also names the registry ``repository`` and the
+    manifest ``digest`` it came from, so a site whose nodes pull from that registry can be given
+    ``repository@digest``. ``spec_path`` is empty for images that did not come from a spec on this host.
+    """
+
     stack: str
     layer: str
     release: str
@@ -55,6 +75,14 @@ class ImageRecord:
     built_at: datetime
     seconds: float
     spec_path: str
+    origin: str = "built"
+    repository: str = ""  # HOST[:PORT]/NAMESPACE/STACK/LAYER, for pulled images
+    digest: str = ""  # the registry's manifest digest, for pulled images
+
+    @property
+    def registry_reference(self) -> str | None:
+        """``repository@digest`` where this image is known to be in a registry, else None."""
+        return f"{self.repository}@{self.digest}" if self.repository and self.digest else None
 
 
 _COLUMNS = [f.name for f in fields(ImageRecord)]
@@ -95,10 +123,22 @@ class Catalog:
             private.private_file(str(path), setting)
             self._connection = sqlite3.connect(path, timeout=30)
             self._connection.executescript(_SCHEMA)
+            self._add_missing_columns()
         except (OSError, sqlite3.Error) as exc:
             raise HepstackError(
                 f"cannot open the catalog {path}: {exc}", hint="set HEPSTACK_CATALOG to a writable file path"
             ) from None
+
+    def _add_missing_columns(self) -> None:
+        present = {row[1] for row in self._connection.execute("PRAGMA table_info(images)")}
+        with self._connection:
+            for column, declaration in _ADDED_COLUMNS.items():
+                if column not in present:  # names and declarations are ours, never input
+                    try:
+                        self._connection.execute(f"ALTER TABLE images ADD COLUMN {column} {declaration}")
+                    except sqlite3.OperationalError as exc:  # another process added it just now
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def record(self, record: ImageRecord) -> None:
         values = list(astuple(record))
@@ -150,6 +190,17 @@ class Catalog:
             "SELECT document FROM sboms WHERE image_id = ?", (image_id,)
         ).fetchone()
         return str(row[0]) if row else None
+
+    def registry_copy(self, stack: str, layer: str, key: str) -> str | None:
+        """``repository@digest`` of this exact layer build (same key) in a registry: the newest push of
+        it, else the registry it was pulled from. None when no registry is known to hold it."""
+        for push in self.pushes(stack=stack):
+            if push.layer == layer and push.key == key and push.digest:
+                return push.pull_reference
+        for record in self.list(stack=stack, layer=layer):
+            if record.key == key and record.registry_reference:
+                return record.registry_reference
+        return None
 
     def release_images(self, stack: str, release: str, engine: str | None = None) -> list[ImageRecord]:
         """The newest build of each layer of ``release`` (what that release is made of)."""
@@ -222,4 +273,4 @@ def _record(row: tuple[object, ...]) -> ImageRecord:
     return ImageRecord(**values)  # type: ignore[arg-type]
 
 
-__all__ = ["Catalog", "ImageRecord", "PushRecord", "catalog_path", "now"]
+__all__ = ["ORIGINS", "Catalog", "ImageRecord", "PushRecord", "catalog_path", "now"]

@@ -88,25 +88,41 @@ def pull(
     engine: Annotated[str, typer.Option(help="Engine store to pull into.")] = "podman",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=STDIN_HELP)] = False,
 ) -> None:
-    """Pull one image, or a whole release from its manifest, into the local engine store."""
+    """Pull one image, or a whole release from its manifest, into the local engine store.
+
+    Pulled layer images join your catalog (origin "pulled"), so STACK/LAYER names them in run, submit
+    and pipelines. Example: hepstack pull --manifest lat-1.0.json
+    """
+    from hepstack.catalog import Catalog
+    from hepstack.context import Context
     from hepstack.errors import HepstackError
-    from hepstack.registry.publish import pull_manifest, pull_reference, read_manifest
+    from hepstack.names import is_image_reference
+    from hepstack.registry.publish import pull_manifest, pull_reference, read_manifest, registry_host
     from hepstack.registry.transfer import Transfer
 
     if (reference is None) == (manifest is None):
         raise HepstackError("give either REFERENCE or --manifest FILE", hint="hepstack pull HOST/REPO:TAG")
+    catalog = Catalog(Context.from_environment().catalog_path)
     console = make_console()
     if manifest is not None:
         content = read_manifest(manifest)
-        host = content["images"][0]["repository"].split("/", 1)[0] if content["images"] else ""
+        host = registry_host(content["images"][0]["repository"]) or ""
         transfer = Transfer(_registry(host, tls_verify, password_stdin))
-        for image in pull_manifest(content, transfer, engine_name=engine):
-            console.print(f"{image.reference}  {image.digest}")
+        for image in pull_manifest(content, transfer, engine_name=engine, catalog=catalog):
+            console.print(f"{image.reference}  {image.digest}  as {image.layer}", markup=False)
         return
     assert reference is not None
-    transfer = Transfer(_registry(reference.split("/", 1)[0], tls_verify, password_stdin))
-    pulled = pull_reference(reference, transfer, engine_name=engine)
-    console.print(f"{pulled.reference}  {pulled.digest}")
+    reference_host = registry_host(reference)
+    if not is_image_reference(reference) or reference_host is None:
+        raise HepstackError(
+            f"{reference!r} names no registry host",
+            hint="write HOST[:PORT]/REPOSITORY:TAG, e.g. registry.example.org:5000/hep/lat/release:1.0, "
+            "or pull a release with --manifest FILE; hepstack never guesses a registry (no docker.io)",
+        )
+    transfer = Transfer(_registry(reference_host, tls_verify, password_stdin))
+    pulled = pull_reference(reference, transfer, engine_name=engine, catalog=catalog)
+    named = f"  as {pulled.layer}" if pulled.layer else "  (no hepstack layer labels: not in the catalog)"
+    console.print(f"{pulled.reference}  {pulled.digest}{named}", markup=False)
 
 
 @app.command()
@@ -131,9 +147,23 @@ def export(
     A qcow2 or raw disk boots the layer as a developer VM (you are its user): hepstack vm run FILE.
     """
     from hepstack.context import Context
+    from hepstack.errors import HepstackError
     from hepstack.launch import resolve_image
-    from hepstack.registry.export import VM_FORMATS, check_output, default_output, export_image, sif_report
+    from hepstack.registry.export import (
+        FORMATS,
+        VM_FORMATS,
+        check_output,
+        default_output,
+        export_image,
+        sif_report,
+    )
 
+    if export_format not in FORMATS:  # before anything else: the default output name needs a known format
+        raise HepstackError(
+            f"unknown export format {export_format!r}",
+            hint=f"one of {', '.join(FORMATS)}; oci-archive is the tar that `podman load` and "
+            "`docker load` read",
+        )
     context = Context.from_environment()
     resolved = resolve_image(image, context, engine=engine)
     target = output or default_output(resolved.reference, export_format)

@@ -195,34 +195,57 @@ class Transfer:
             try:
                 return proc.run(argv)
             except ProcessError as raw:
-                exc = ProcessError(raw.argv, raw.returncode, _without_debug(raw.stderr))
-                error = self._scrubbed(exc)
-                if AUTH_FAILED.search(exc.stderr) and not TRANSIENT.search(exc.stderr):
-                    raise HepstackError(
-                        f"the registry {self.registry.host} refused the credentials while {what}",
-                        hint="check HEPSTACK_REGISTRY_USER/HEPSTACK_REGISTRY_PASSWORD or `podman login "
-                        f"{self.registry.host}`; the password is never shown",
-                    ) from None
-                if not TRANSIENT.search(exc.stderr) or attempt == self.attempts:
-                    transient = bool(TRANSIENT.search(exc.stderr))
-                    raise HepstackError(
-                        f"{what} failed"
-                        + (f" after {attempt} attempts" if transient else "")
-                        + f":\n{error}",
-                        hint="the registry is unreachable or failing; re-run the same command when it "
-                        "is back (blobs already uploaded are skipped)"
-                        if transient
-                        else None,
-                    ) from None
-                last_line = (exc.stderr.strip().splitlines() or ["?"])[-1]
+                stderr = self._scrub_text(_without_debug(raw.stderr))
+                transient = bool(TRANSIENT.search(stderr)) and not _FINAL.search(stderr)
+                if not transient or attempt == self.attempts:
+                    raise self._failure(stderr, raw.returncode, what=what, attempts=attempt) from None
                 print(
                     f"hepstack: {what}: attempt {attempt}/{self.attempts} failed "
-                    f"({self._scrub_text(last_line)[:200]}); retrying in {delay:.1f} s",
+                    f"({skopeo_reason(stderr)[:200]}); retrying in {delay:.1f} s",
                     file=sys.stderr,
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         raise AssertionError("unreachable")
+
+    def _failure(self, stderr: str, returncode: int, *, what: str, attempts: int) -> HepstackError:
+        """One ``error:`` line and one ``hint:`` for a failed skopeo run: the cause in words, never
+        skopeo's raw output (``--debug`` shows the commands hepstack runs)."""
+        host = self.registry.host
+        reason = skopeo_reason(stderr)
+        if _PLAIN_HTTP.search(stderr):
+            return HepstackError(
+                f"{what} failed: the registry {host} speaks plain HTTP, and TLS verification is on",
+                hint="pass --no-tls-verify for a plain-HTTP registry you trust (a loopback test registry), "
+                "or serve it with TLS (docs/images-on-sites.md)",
+            )
+        if _BAD_CERTIFICATE.search(stderr):
+            return HepstackError(
+                f"{what} failed: the TLS certificate of {host} is not trusted ({reason})",
+                hint=f"install the registry's CA as /etc/containers/certs.d/{host}/ca.crt (or in the "
+                "system store); --no-tls-verify turns verification off for this command only",
+            )
+        if AUTH_FAILED.search(stderr) and not TRANSIENT.search(stderr):
+            return HepstackError(
+                f"the registry {host} refused the credentials while {what}",
+                hint="check HEPSTACK_REGISTRY_USER/HEPSTACK_REGISTRY_PASSWORD or `podman login "
+                f"{host}`; the password is never shown",
+            )
+        if _NOT_FOUND.search(stderr):
+            return HepstackError(
+                f"{what} failed: the registry {host} has no such image ({reason})",
+                hint=f"check the repository and tag: skopeo list-tags docker://{host}/REPOSITORY",
+            )
+        if TRANSIENT.search(stderr):
+            return HepstackError(
+                f"{what} failed after {attempts} attempts: {reason}",
+                hint="the registry is unreachable or failing; re-run the same command when it is back "
+                "(blobs already uploaded are skipped)",
+            )
+        return HepstackError(
+            f"{what} failed (skopeo exit {returncode}): {reason}",
+            hint="run with `hepstack --debug ...` to see the skopeo command and its output",
+        )
 
     def _scrub_text(self, text: str) -> str:
         if self.registry.credentials is not None:
@@ -233,6 +256,28 @@ class Transfer:
 
     def _scrubbed(self, exc: ProcessError) -> str:
         return self._scrub_text(exc.message)
+
+
+_PLAIN_HTTP = re.compile(r"server gave HTTP response to HTTPS client", re.IGNORECASE)
+_BAD_CERTIFICATE = re.compile(
+    r"x509:|certificate (?:signed by unknown|is not valid|has expired)", re.IGNORECASE
+)
+_NOT_FOUND = re.compile(r"manifest unknown|name unknown|not found|repository name not known", re.IGNORECASE)
+# Failures no retry can mend, even when their text mentions something transient-looking.
+_FINAL = re.compile(
+    rf"{_PLAIN_HTTP.pattern}|{_BAD_CERTIFICATE.pattern}|{_NOT_FOUND.pattern}|{AUTH_FAILED.pattern}",
+    re.IGNORECASE,
+)
+_FATAL_MESSAGE = re.compile(r'level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"')
+
+
+def skopeo_reason(stderr: str) -> str:
+    """The cause in skopeo's last error line: the ``msg="..."`` of ``level=fatal``, else the last line;
+    one line, at most 300 characters."""
+    messages = _FATAL_MESSAGE.findall(stderr)
+    text = messages[-1].replace('\\"', '"') if messages else (stderr.strip().splitlines() or ["?"])[-1]
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _without_debug(stderr: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -75,6 +75,9 @@ class SiteProfile(BaseModel):
     runtime: Checked
     # a drop-in for the runtime's command, e.g. podman-hpc for podman
     runtime_tool: Annotated[str, AfterValidator(checked(_check_tool))] | None = None
+    # how the site's nodes get images: the local engine store (local), a registry by digest (registry:
+    # the image must have been pushed or pulled from one), or unpacked trees under image_root
+    image_delivery: Literal["local", "registry", "image_root"] | None = None
     # images are unpacked directories under this root (grid, /cvmfs)
     image_root: Annotated[str, AfterValidator(checked(_check_image_root))] | None = None
     binds: list[Annotated[str, AfterValidator(checked(_check_bind))]] = Field(default_factory=list)
@@ -82,6 +85,11 @@ class SiteProfile(BaseModel):
     resources: SiteResources = Field(default_factory=SiteResources)
     # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
     directives: list[Checked] = Field(default_factory=list)
+
+    @property
+    def delivery(self) -> str:
+        """``image_delivery``, or for files without it: image_root when one is given, else local."""
+        return self.image_delivery or ("image_root" if self.image_root else "local")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ hepstack_stop() {
     kill -TERM "$payload" 2>/dev/null
 }
 for signal in TERM INT HUP USR1 USR2; do trap "hepstack_stop $signal" "$signal"; done
-/usr/bin/apptainer exec --containall --cleanenv --bind /cvmfs:/cvmfs:ro --bind /home/alice/out:/out:rw /cvmfs/unpacked.cern.ch/registry.example.org/localhost/lat/release:1.0 /bin/sh -l -c 'exec env "$@"' hepstack 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' &
+/usr/bin/apptainer exec --containall --cleanenv --bind /cvmfs:/cvmfs:ro --bind /home/alice/out:/out:rw docker://registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef /bin/sh -l -c 'exec env "$@"' hepstack 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' &
 payload=$!
 # (no watcher: a kill of the job's process group kills the payload too)
 wait "$payload"

@@ -9,7 +9,7 @@
 #SBATCH --partition=regular
 #SBATCH --account=m0000
 #SBATCH --constraint=cpu
-#SBATCH --image=docker:localhost/lat/release:1.0
+#SBATCH --image=docker:registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 # SLURM_ARRAY_TASK_ID is 1..20 (--array=1-20), the same 1-based index as every scheduler.
 HEPSTACK_TASK_INDEX=${SLURM_ARRAY_TASK_ID:-1}
 # --- hepstack task body (batch/templates/task.tmpl): bash only, no Python in the job -------------------
@@ -22,7 +22,7 @@ exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK
 # by name; anything but [A-Za-z0-9_.-] in the scheduler's id is replaced.
 HEPSTACK_CONTAINER=hepstack-${SLURM_JOB_ID:-${JOB_ID:-${LSB_JOBID:-${CLUSTER_ID:-local}}}}-${HEPSTACK_TASK_INDEX}-$$
 HEPSTACK_CONTAINER=${HEPSTACK_CONTAINER//[!A-Za-z0-9_.-]/_}
-shifterimg pull docker:localhost/lat/release:1.0
+shifterimg pull docker:registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 # A cancel (SLURM: SIGTERM, SIGKILL after KillWait; SGE -notify: SIGUSR1/2 first; local: SIGTERM to the
 # session) stops the container by name; the payload would not hear the signal as PID 1.
 hepstack_stop() {
@@ -35,7 +35,7 @@ hepstack_stop() {
 for signal in TERM INT HUP USR1 USR2; do trap "hepstack_stop $signal" "$signal"; done
 case "${SCRATCH-}" in  # site variables in binds, known only here
   *[,:\;\"]* | *$'\n'*) echo 'hepstack: $SCRATCH: a bind cannot hold , : ; " or a line break' >&2; (exit 2) ;;
-  *) /usr/bin/shifter --image=docker:localhost/lat/release:1.0 --volume="${SCRATCH}":/scratch --volume=/global/cfs/cdirs/lat:/data:ro --volume=/home/alice/out:/out /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
+  *) /usr/bin/shifter --image=docker:registry.example.org/hep/lat/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef --volume="${SCRATCH}":/scratch --volume=/global/cfs/cdirs/lat:/data:ro --volume=/home/alice/out:/out /bin/sh -l -c 'exec env "$@"' hepstack OMP_NUM_THREADS=1 'LAT_RUN=it'"'"'s 7' HEPSTACK_TASK_INDEX="${HEPSTACK_TASK_INDEX}" HEPSTACK_TASK_COUNT="${HEPSTACK_TASK_COUNT}" lat-run digi.yaml --seed '$HEPSTACK_TASK_INDEX' ;;
 esac &
 payload=$!
 # (no watcher: a kill of the job's process group kills the payload too)
