@@ -127,3 +127,33 @@ def test_sites_lists_shipped_and_user_sites(state_env: dict[str, str]) -> None:
     for name in ("laptop", "slac", "in2p3", "nersc", "nersc-podman-hpc", "grid", "mysite"):
         assert name in result.stdout
     assert "podman (podman-hpc)" in result.stdout
+
+
+def test_sge_config_minimums_are_read() -> None:
+    from hepstack.batch.schedulers.sge import sge_minimum_refusal
+
+    config = "execd_spool_dir /var/spool\nmin_uid                      1000\nmin_gid   500\n"
+    assert sge_minimum_refusal(config, 0, 0) == "SGE refuses jobs of uid 0: its min_uid is 1000"
+    assert sge_minimum_refusal(config, 1001, 100) == "SGE refuses jobs of gid 100: its min_gid is 500"
+    assert sge_minimum_refusal(config, 1001, 1001) is None
+    assert sge_minimum_refusal("min_uid x\n", 0, 0) is None  # not a number: nothing is assumed
+
+
+@pytest.mark.sge
+def test_sge_refuses_root_before_anything_is_written(state_env: dict[str, str]) -> None:
+    """As root, SGE's qsub answers only "your user id 0 is lower than minimum user id 1000": hepstack says
+    it first, in `submit` (nothing written) and in `doctor`."""
+    import os
+
+    from hepstack.batch.health import check_schedulers
+
+    if os.geteuid() != 0:
+        pytest.skip("root's submission is the refused one")
+    result = batch_cli("submit", "--scheduler", "sge", "--runtime", "native", IMAGE, "--", "true",
+                       env=state_env, check=False)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: SGE refuses jobs of uid 0: its min_uid is 1000"), result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.stderr
+    _nothing_submitted(state_env)
+    [sge] = [report for report in check_schedulers() if report.name == "sge"]
+    assert not sge.answers and sge.detail.startswith("SGE refuses jobs of uid 0"), sge

@@ -7,6 +7,7 @@ It must be on a file system the compute nodes share with the submit host, as on 
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
 import time
@@ -88,11 +89,23 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
     return scheduler, spec, script
 
 
+def check_accepted(scheduler: Scheduler) -> None:
+    """Refuse before writing anything what the scheduler's own configuration would refuse."""
+    refusal = scheduler.refuses(os.geteuid(), os.getegid())
+    if refusal is not None:
+        raise HepstackError(
+            refusal,
+            hint="submit as a user the scheduler accepts (e.g. `sudo -u USER hepstack submit ...`), "
+            "or have the site change it (SGE: min_uid/min_gid in `qconf -mconf global`)",
+        )
+
+
 def submit(submission: Submission, context: Context, store: JobStore) -> JobRecord:
     """Render, check the scheduler command is here, write the job directory, submit, record."""
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
+    check_accepted(scheduler)
     script_path = write_jobdir(submission, context, jobdir, scheduler, spec, script)
     argv = scheduler.submit_argv(script_path, spec)
     result = proc.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hepstack import proc
@@ -39,5 +40,9 @@ def check_schedulers(timeout: float = 20) -> list[SchedulerReport]:
             reports.append(SchedulerReport(name, False, f"{path} is installed but `{ping[0]}` fails: {last}"))
             continue
         first = (result.stdout.strip().splitlines() or ["answers"])[0]
-        reports.append(SchedulerReport(name, True, f"{path}; `{' '.join(ping)}`: {' '.join(first.split())}"))
+        detail = f"{path}; `{' '.join(ping)}`: {' '.join(first.split())}"
+        refusal = scheduler.refuses(os.geteuid(), os.getegid())
+        if refusal is not None:  # it answers, but not to you: say so before anyone submits
+            detail = f"{refusal} (you are uid {os.geteuid()}); {detail}"
+        reports.append(SchedulerReport(name, refusal is None, detail))
     return reports

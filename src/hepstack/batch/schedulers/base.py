@@ -137,6 +137,11 @@ class Scheduler(ABC):
     def ping_argv(self) -> list[str]:
         """A cheap command that succeeds only when the scheduler answers (for `hepstack doctor`)."""
 
+    def refuses(self, uid: int, gid: int) -> str | None:
+        """Why this scheduler would refuse a job of ``uid``/``gid`` here, read from its own
+        configuration, or None; asked by `doctor` and before every submission."""
+        return None
+
 
 def not_found(result: proc.Completed, *phrases: str) -> bool:
     """The command failed only because the job is not (or no longer) known."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from hepstack import proc
 from hepstack.batch.schedulers.base import QueuedJob, Scheduler, not_found
 from hepstack.batch.spec import JobSpec, duration_seconds, hms, memory_mb
 from hepstack.batch.states import QueueEntry, TaskState, final_from_exit_code, map_state
@@ -185,6 +186,28 @@ class SgeScheduler(Scheduler):
 
     def ping_argv(self) -> list[str]:
         return ["qstat", "-g", "c"]
+
+    def refuses(self, uid: int, gid: int) -> str | None:
+        """SGE refuses jobs below ``min_uid``/``min_gid`` of its global configuration (1000 by default,
+        so root's), answering qsub with only "your user id 0 is lower than minimum user id 1000"."""
+        result = proc.run(["qconf", "-sconf", "global"], check=False, timeout=20)
+        if result.returncode != 0:
+            return None  # no answer: the submission itself will say what is wrong
+        return sge_minimum_refusal(result.stdout, uid, gid)
+
+
+def sge_minimum_refusal(config: str, uid: int, gid: int) -> str | None:
+    """The refusal ``qconf -sconf`` output ``config`` implies for ``uid``/``gid``, or None."""
+    minimum = {}
+    for line in config.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] in ("min_uid", "min_gid") and is_decimal(words[1]):
+            minimum[words[0]] = int(words[1])
+    if uid < minimum.get("min_uid", 0):
+        return f"SGE refuses jobs of uid {uid}: its min_uid is {minimum['min_uid']}"
+    if gid < minimum.get("min_gid", 0):
+        return f"SGE refuses jobs of gid {gid}: its min_gid is {minimum['min_gid']}"
+    return None
 
 
 def _task_range(text: str) -> list[int]:
