@@ -1,3 +1,3 @@
-from hepstack.entry import main
+from hepstack.run.entry import main
 
 main()

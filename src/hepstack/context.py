@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hepstack import dirs, private
+from hepstack import private
+from hepstack import dirs
 
 
 @dataclass(frozen=True)

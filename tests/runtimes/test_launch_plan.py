@@ -1,4 +1,4 @@
-"""Remembered launches (hepstack.launch_plan): a repeated `hepstack run` execs its plan, never a stale one.
+"""Remembered launches (hepstack.run.plan): a repeated `hepstack run` execs its plan, never a stale one.
 
 The black-box tests run the real CLI with the native runtime. To see whether a run took its plan, a
 test rewrites the plan's command to `echo remembered`: output "remembered ..." means the plan was
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from hepstack import launch_plan
-from hepstack.cache_use import use_files
+from hepstack.run import plan as launch_plan
+from hepstack.run.cache_use import use_files
 from hepstack.catalog import Catalog, ImageRecord
-from hepstack.launch import run
+from hepstack.run.launch import run
 from tests.conftest import HEPSTACK, TEST_STACK, hepstack
 
 IMAGE = "localhost/demo/release:0123456789ab"  # an engine reference: native runs it without a catalog entry
@@ -276,12 +276,12 @@ def _record_demo_build(state: Path, engine: str, image_id: str = "sha256:" + "0"
 
 def test_a_remembered_run_imports_nothing_slow_before_its_exec(remembered: Path) -> None:
     """re, pathlib, dataclasses and typing cost 10-25 ms each here; 5 % of a podman start is ~20 ms."""
-    entry = "import sys; from hepstack.entry import main; main()"
+    entry = "import sys; from hepstack.run.entry import main; main()"
     argv = ["run", "--runtime", "native", IMAGE, "--", "echo", "real"]
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", entry, *argv], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "remembered echo real"
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "hepstack.launch_plan" in imported
-    assert not imported & {"re", "pathlib", "dataclasses", "typing", "hepstack.launch", "json"}
+    assert "hepstack.run.plan" in imported
+    assert not imported & {"re", "pathlib", "dataclasses", "typing", "hepstack.run.launch", "json"}

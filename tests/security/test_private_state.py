@@ -15,7 +15,8 @@ from hepstack import private
 from hepstack.batch.store import JobStore
 from hepstack.catalog import Catalog
 from hepstack.context import Context
-from hepstack.launch import ResolvedImage, native_layer_environment
+from hepstack.catalog.resolve import ResolvedImage
+from hepstack.run.launch import native_layer_environment
 from hepstack.proc import stream
 from hepstack.registry.cache import NodeCache
 from tests.batch.conftest import batch_cli

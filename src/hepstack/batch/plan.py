@@ -16,7 +16,7 @@ from hepstack.quoting import check_text
 from hepstack.runtimes import Bind, get_runtime, parse_env
 
 if TYPE_CHECKING:
-    from hepstack.launch import ResolvedImage
+    from hepstack.catalog.resolve import ResolvedImage
 
 
 def plan_submission(
@@ -40,7 +40,7 @@ def plan_submission(
     name: str | None = None,
 ) -> Submission:
     """Command-line values win over the site's; without a site, --scheduler and --runtime are needed."""
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.sites import Site, get_site
 
     chosen: Site | None = get_site(site) if site else None

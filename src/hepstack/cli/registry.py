@@ -148,7 +148,7 @@ def export(
     """
     from hepstack.context import Context
     from hepstack.errors import HepstackError
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.registry.export import (
         FORMATS,
         VM_FORMATS,

@@ -33,7 +33,7 @@ def run(
 
     Example: hepstack run --runtime docker --bind /data:/data lat/release -- python3 -V
     """
-    from hepstack.launch import run as launch
+    from hepstack.run.launch import run as launch
 
     launch(
         image,

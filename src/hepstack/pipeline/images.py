@@ -52,7 +52,7 @@ def engine_for(pipeline: Pipeline, image: str) -> str:
 
 def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
     """Resolve ``name`` now, or :class:`HepstackError` saying how to make it resolvable."""
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.names import STACK_LAYER
 
     try:

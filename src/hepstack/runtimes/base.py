@@ -6,6 +6,7 @@ A runtime's ``argv`` is pure (golden-tested); ``prepare`` does any I/O a runtime
 
 from __future__ import annotations
 
+import os
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -208,6 +209,15 @@ def check_command(request: RunRequest) -> None:
 
 
 @dataclass(frozen=True)
+class Invocation:
+    """A prepared request, the argv that runs it and the environment to start that argv with."""
+
+    request: RunRequest
+    argv: list[str]
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Availability:
     works: bool
     detail: str
@@ -249,9 +259,17 @@ class Runtime(ABC):
         """Environment the runtime's own process needs (not the container's); default nothing."""
         return {}
 
+    def command_line(self, request: RunRequest, context: Context) -> Invocation:
+        """Prepare ``request``, then its argv and the full environment to start it with (this process's
+        environment plus :meth:`process_env`): the one way ``run``, ``bench`` and ``doctor`` start a runtime."""
+        request = self.prepare(request, context)
+        environment = dict(os.environ)
+        environment.update(self.process_env(request))
+        return Invocation(request, self.argv(request), environment)
+
     def plan_files(self, request: RunRequest) -> list[str] | None:
         """Files whose change must make `hepstack run` resolve ``request`` again, beyond those every run
-        watches (hepstack.launch_plan); None if its run cannot be remembered, the default."""
+        watches (hepstack.run.plan); None if its run cannot be remembered, the default."""
         return None
 
     # --- batch jobs: a job script execs the runtime directly (no Python in the job) -------------------

@@ -59,7 +59,7 @@ class NativeRuntime(Runtime):
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
 
     def plan_files(self, request: RunRequest) -> list[str] | None:
-        return []  # the layer spec the env came from is watched by hepstack.launch
+        return []  # the layer spec the env came from is watched by hepstack.run.launch
 
     def availability(self) -> Availability:
         return Availability(True, "the host itself")

@@ -5,53 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from hepstack import launch_plan, private
+from hepstack import private
+from hepstack.run import plan as launch_plan
+from hepstack.catalog.resolve import ResolvedImage, resolve_image
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
-from hepstack.names import STACK_LAYER
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
-
-
-@dataclass(frozen=True)
-class ResolvedImage:
-    reference: str
-    engine: str
-    image_id: str | None = None
-    stack: str | None = None
-    layer: str | None = None
-    spec_path: str | None = None
-    key: str | None = None  # the layer key, for catalog images
-
-
-def resolve_image(text: str, context: Context, engine: str | None = None) -> ResolvedImage:
-    """``STACK/LAYER`` -> the newest catalog build of that layer; anything else is an engine reference."""
-    match = STACK_LAYER.match(text)
-    if match:
-        from hepstack.catalog import Catalog
-
-        record = Catalog(context.catalog_path).newest(match[1], match[2], engine=engine)
-        if record is not None:
-            return ResolvedImage(
-                record.reference,
-                record.engine,
-                record.image_id,
-                record.stack,
-                record.layer,
-                record.spec_path or None,  # pulled and loaded images have no spec on this host
-                record.key,
-            )
-        if match[1] != "localhost" and "." not in match[1]:
-            raise HepstackError(
-                f"no build of {text} in the catalog ({context.catalog_path})",
-                hint=f"build it first: hepstack build STACK.yaml {match[2]}, or pull a release: "
-                "hepstack pull --manifest RELEASE.json; or give an engine reference such as "
-                "localhost/lat/release:latest",
-            )
-    return ResolvedImage(text, engine or "podman")
 
 
 def run(
@@ -65,9 +27,9 @@ def run(
     engine: str | None,
     print_only: bool,
 ) -> None:
-    """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry).
+    """`hepstack run`, for both the typer command and the fast entry point (hepstack.run.entry).
 
-    Unless only printing, the resolved command is remembered (hepstack.launch_plan), so that the next
+    Unless only printing, the resolved command is remembered (hepstack.run.plan), so that the next
     identical run execs it straight away.
     """
     context = Context.from_environment()
@@ -187,8 +149,8 @@ def exec_run(
     """Replace this process with the runtime's command (or print it); remember it under ``plan``'s key."""
     from hepstack.runtimes import shell_line
 
-    request = runtime.prepare(request, context)  # so --print shows what would really run (ch-run's tree)
-    argv = runtime.argv(request)
+    invocation = runtime.command_line(request, context)  # so --print shows what would really run
+    request, argv = invocation.request, invocation.argv
     if print_only:
         print(shell_line(argv))
         return
@@ -198,17 +160,15 @@ def exec_run(
         key, watched = plan
         holds: list[tuple[str, str]] = []
         if request.cache_entry is not None:
-            from hepstack.cache_use import use_files
+            from hepstack.run.cache_use import use_files
 
             holds.append(use_files(request.cache_entry))
         launch_plan.remember(
             key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}, holds
         )
-    environment = dict(os.environ)
-    environment.update(process_env)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(argv[0], argv, environment)
+        os.execvpe(argv[0], argv, invocation.environment)
     except OSError as exc:
         raise HepstackError(f"cannot start {argv[0]}: {exc.strerror}", hint=runtime.install_hint) from None
