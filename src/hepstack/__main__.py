@@ -1,3 +1,3 @@
-from hepstack.run.entry import main
+from hepstack.entry import main
 
 main()

@@ -1,4 +1,4 @@
-"""`hepstack run` on the fast path (hepstack.run.entry) behaves exactly like the typer command it bypasses."""
+"""`hepstack run` on the fast path (hepstack.entry) behaves exactly like the typer command it bypasses."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from hepstack.build.engines.docker import daemon_has_image
-from hepstack.context import Context, xdg_dir
-from hepstack.run.entry import parse_run
 from hepstack.catalog.resolve import ResolvedImage
+from hepstack.context import Context, xdg_dir
+from hepstack.entry import parse_run
 from hepstack.run.launch import native_layer_environment
 from tests.conftest import HEPSTACK, TEST_STACK
 
@@ -102,7 +102,7 @@ def test_fast_path_imports_neither_typer_nor_pydantic(tmp_path: Path) -> None:
     probe = (
         "import sys; sys.argv = ['hepstack', 'run', '--print', '--runtime', 'native', "
         f"'{IMAGE}', '--', 'true']\n"
-        "from hepstack.run.entry import main; main()\n"
+        "from hepstack.entry import main; main()\n"
         "heavy = [m for m in ('typer', 'click', 'pydantic', 'yaml', 'sqlalchemy') if m in sys.modules]\n"
         "print('heavy:', heavy)"
     )

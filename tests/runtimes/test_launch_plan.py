@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from hepstack.run import plan as launch_plan
-from hepstack.run.cache_use import use_files
+from hepstack.cache_use import use_files
 from hepstack.catalog import Catalog, ImageRecord
+from hepstack.run import plan as launch_plan
 from hepstack.run.launch import run
 from tests.conftest import HEPSTACK, TEST_STACK, hepstack
 
@@ -72,7 +72,7 @@ def test_the_first_run_writes_a_plan_only_its_user_can_read(state: Path) -> None
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     _, _, files, holds, argv_prefix, _ = marshal.loads(path.read_bytes())
     assert argv_prefix[:2] == ["env", "-i"] and argv_prefix[-1] == "hepstack"
-    assert launch_plan.PASSWD in files and any(name.endswith("hepstack/launch.py") for name in files)
+    assert launch_plan.PASSWD in files and any(name.endswith("hepstack/run/launch.py") for name in files)
     assert holds == []  # native uses no node-cache entry
 
 
@@ -276,7 +276,7 @@ def _record_demo_build(state: Path, engine: str, image_id: str = "sha256:" + "0"
 
 def test_a_remembered_run_imports_nothing_slow_before_its_exec(remembered: Path) -> None:
     """re, pathlib, dataclasses and typing cost 10-25 ms each here; 5 % of a podman start is ~20 ms."""
-    entry = "import sys; from hepstack.run.entry import main; main()"
+    entry = "import sys; from hepstack.entry import main; main()"
     argv = ["run", "--runtime", "native", IMAGE, "--", "echo", "real"]
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", entry, *argv], capture_output=True, text=True, check=True

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hepstack import private
-from hepstack.run.cache_use import hold_shared, mark_used, open_lock, use_files
+from hepstack.cache_use import hold_shared, mark_used, open_lock, use_files
 from hepstack.errors import HepstackError
 
 KINDS = ("charliecloud", "squashfs", "sif")

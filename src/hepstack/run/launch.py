@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from hepstack import private
-from hepstack.run import plan as launch_plan
 from hepstack.catalog.resolve import ResolvedImage, resolve_image
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
+from hepstack.run import plan as launch_plan
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
 
 
@@ -27,7 +27,7 @@ def run(
     engine: str | None,
     print_only: bool,
 ) -> None:
-    """`hepstack run`, for both the typer command and the fast entry point (hepstack.run.entry).
+    """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry).
 
     Unless only printing, the resolved command is remembered (hepstack.run.plan), so that the next
     identical run execs it straight away.
@@ -160,7 +160,7 @@ def exec_run(
         key, watched = plan
         holds: list[tuple[str, str]] = []
         if request.cache_entry is not None:
-            from hepstack.run.cache_use import use_files
+            from hepstack.cache_use import use_files
 
             holds.append(use_files(request.cache_entry))
         launch_plan.remember(

@@ -14,12 +14,12 @@ runtime's command line up to the user's command and the runtime process's own va
   (a native layer's spec, ch-run's unpacked tree); bind sources must still exist.
 
 A run from the node image cache (ch-run's unpacked trees) follows the cache's protocol on the fast path
-too, with the same functions (:mod:`hepstack.run.cache_use`): hold the entry's use lock shared, on a
+too, with the same functions (:mod:`hepstack.cache_use`): hold the entry's use lock shared, on a
 descriptor the runtime inherits, then check the entry, then mark its use (least-recently-used eviction).
 
 The full path (:func:`hepstack.run.launch.run`) writes that result, a *plan*, to
 ``CACHE_DIR/launch-<uid>/<crc32 of the key>.plan`` with the stat signature of each file. The fast path
-(:mod:`hepstack.run.entry`) reads it with builtins only (`import re` alone costs 10 ms here), checks every
+(:mod:`hepstack.entry`) reads it with builtins only (`import re` alone costs 10 ms here), checks every
 input and execs. A plan that is missing, unreadable, not the user's own, from another format or Python,
 or whose inputs changed is ignored: the full path runs and writes a fresh one. Runtimes opt in
 (:meth:`hepstack.runtimes.Runtime.plan_files`); one with other work before every exec (an image copied
@@ -33,8 +33,7 @@ import os
 import sys
 import zlib
 
-from hepstack import private
-from hepstack import dirs
+from hepstack import dirs, private
 
 TYPE_CHECKING = False  # typing costs the fast path ~10 ms of imports
 if TYPE_CHECKING:
@@ -123,7 +122,7 @@ def exec_remembered(key: str, command: list[str]) -> None:
             _release(held)
             return
         if holds:
-            from hepstack.run.cache_use import mark_used
+            from hepstack.cache_use import mark_used
 
             for _, last_use in holds:
                 mark_used(last_use)
@@ -151,7 +150,7 @@ def _hold_shared(locks: list[str]) -> list[int]:
     """Shared use locks on ``locks`` (all, or none and the error)."""
     if not locks:
         return []
-    from hepstack.run.cache_use import hold_shared
+    from hepstack.cache_use import hold_shared
 
     held: list[int] = []
     try:

@@ -261,7 +261,7 @@ class Runtime(ABC):
 
     def command_line(self, request: RunRequest, context: Context) -> Invocation:
         """Prepare ``request``, then its argv and the full environment to start it with (this process's
-        environment plus :meth:`process_env`): the one way ``run``, ``bench`` and ``doctor`` start a runtime."""
+        environment plus :meth:`process_env`): how ``run``, ``bench`` and ``doctor`` all start a runtime."""
         request = self.prepare(request, context)
         environment = dict(os.environ)
         environment.update(self.process_env(request))
