@@ -223,12 +223,10 @@ class Availability:
     detail: str
 
 
-class Runtime(ABC):
+class Runtime(proc.Tool, ABC):
     """A way to run a command in an image (or natively), registered by name."""
 
-    name: str
-    tool: str
-    install_hint: str
+    role = "runtime"
     # What `hepstack doctor --compare` and the dashboard's runtime page show (docs/inventory.md): how the
     # runtime gets its privileges, whose uid the job has, where images come from and what a site installs, as
     # this module's documentation (cited in each runtime's docstring) and its argv say.
@@ -243,9 +241,6 @@ class Runtime(ABC):
     engine_name: str | None = None  # the build engine that is this runtime's own store (podman, docker)
     read_only_binds = True  # takes ':ro' binds (ch-run refuses them: every bind is read-write)
     image_is_a_path = False  # its argv names an unpacked tree or file, not an engine reference
-
-    def binary(self) -> str:
-        return proc.require(self.tool, f"the {self.name} runtime", self.install_hint)
 
     @abstractmethod
     def argv(self, request: RunRequest) -> list[str]:

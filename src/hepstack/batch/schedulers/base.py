@@ -34,14 +34,10 @@ class QueuedJob:
     tasks: dict[int, QueueEntry] = field(default_factory=dict)
 
 
-class Scheduler(ABC):
-    name: str
-    tool: str  # the submit command; its absence is reported when this scheduler is chosen
-    install_hint: str
+class Scheduler(proc.Tool, ABC):
+    # tool: the submit command; its absence is reported when this scheduler is chosen
+    role = "scheduler"
     template: str  # file name in hepstack/batch/templates
-
-    def binary(self) -> str:
-        return proc.require(self.tool, f"the {self.name} scheduler", self.install_hint)
 
     directive_prefix = ""  # "#SBATCH", "#$", "#BSUB": how the scheduler finds its options in the script
 
