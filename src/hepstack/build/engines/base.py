@@ -34,6 +34,7 @@ class Engine(proc.Tool, ABC):
     """A container engine hepstack builds with (podman, docker)."""
 
     role = "engine"
+    skopeo_transport: str  # how skopeo names this engine's store: containers-storage, docker-daemon
 
     def build_env(self, request: BuildRequest) -> dict[str, str]:
         """Extra environment for the build command."""

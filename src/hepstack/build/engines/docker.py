@@ -8,6 +8,7 @@ from hepstack.build.engines.base import BuildRequest, Engine
 
 class DockerEngine(proc.DockerClient, Engine):
     name = "docker"
+    skopeo_transport = "docker-daemon"
 
     def has_image(self, reference: str) -> bool:
         # `hepstack run --runtime docker` asks this on every run of an image podman built. Starting the
