@@ -20,6 +20,7 @@ from hepstack import private, proc
 from hepstack.batch.schedulers import WHOLE_JOB, Scheduler, get_scheduler
 from hepstack.batch.script import render_job_script
 from hepstack.batch.spec import JobSpec, Resources
+from hepstack.batch.staging import Transfer
 from hepstack.batch.states import QueueEntry, TaskState, TaskStatus, final_from_exit_code
 from hepstack.batch.store import JobRecord, JobStore
 from hepstack.context import Context
@@ -47,6 +48,8 @@ class Submission:
     runtime_tool: str | None = None  # replaces the runtime's argv[0] in the job (podman-hpc)
     image_id: str | None = None
     name: str = "hepstack"
+    stage_in: tuple[Transfer, ...] = ()  # xrootd files in before the command (batch/staging.py)
+    stage_out: tuple[Transfer, ...] = ()  # and out after it succeeded
 
 
 def new_jobdir(context: Context) -> Path:
@@ -68,6 +71,8 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
         jobdir=jobdir,
         resources=submission.resources,
         directives=submission.directives,
+        stage_in=submission.stage_in,
+        stage_out=submission.stage_out,
     )
     request = RunRequest(
         image=submission.image,

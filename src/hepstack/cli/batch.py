@@ -40,6 +40,14 @@ def submit(
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
     workdir: Annotated[str | None, typer.Option("--workdir", "-w", help="Working directory inside.")] = None,
     name: Annotated[str | None, typer.Option(help="Job name (default: hepstack-CMD).")] = None,
+    stage_in: Annotated[
+        list[str] | None,
+        typer.Option(help="root://HOST//FILE=/node/path: copied in before the command, repeatable."),
+    ] = None,
+    stage_out: Annotated[
+        list[str] | None,
+        typer.Option(help="/node/path=root://HOST//FILE: copied out after success, repeatable."),
+    ] = None,
     print_only: Annotated[
         bool, typer.Option("--print", help="Print the job script, submit nothing.")
     ] = False,
@@ -73,6 +81,8 @@ def submit(
         account=account,
         workdir=workdir,
         name=name,
+        stage_in=stage_in,
+        stage_out=stage_out,
     )
     if print_only:
         print(render(submission, Path("JOBDIR"))[2], end="")
