@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.batch.conftest import batch_cli
-from tests.conftest import TEST_USER, tool_works
+from tests.conftest import TEST_USER, hepstack, tool_works
 from tests.services.endpoints import XROOTD_CLIENT_TIMEOUTS, Xrootd
 from tests.services.polling import poll
 
@@ -127,6 +127,27 @@ def test_array_stages_in_and_out_with_adler32(area: Area, xrootd: Xrootd) -> Non
     assert sorted(p.name for p in (xrootd.data_dir / area.remote.lstrip("/") / "out").iterdir()) == [
         f"{index}.dat" for index in inputs
     ]
+    # hepstack verify against a local reference: the server's directory, copied privately, equals it
+    reference = area.work / "reference"
+    reference.mkdir()
+    for index, data in inputs.items():
+        (reference / f"{index}.dat").write_bytes(expected_output(data, index))
+    out_url = xrootd.url(f"{area.remote}/out")
+    same = hepstack("verify", out_url, str(reference), env=XROOTD_CLIENT_TIMEOUTS)
+    assert same.stdout.startswith(f"equal: {out_url} and {reference} have the same content (3 files")
+    (reference / "2.dat").write_bytes(expected_output(inputs[2], 5))
+    differ = hepstack("verify", out_url, str(reference), env=XROOTD_CLIENT_TIMEOUTS, check=False)
+    assert differ.returncode == 1 and "2.dat: [bytes]" in differ.stdout, differ.stdout
+    one = hepstack("verify", f"{out_url}/1.dat", str(reference / "1.dat"), env=XROOTD_CLIENT_TIMEOUTS)
+    assert one.stdout.startswith("equal: ")
+
+
+def test_verify_of_an_unreachable_server_is_an_input_error(tmp_path: Path) -> None:
+    result = hepstack(
+        "verify", "root://127.0.0.1:1//x", str(tmp_path), env=XROOTD_CLIENT_TIMEOUTS, check=False
+    )
+    assert result.returncode == 2
+    assert "error: cannot copy A root://127.0.0.1:1//x:" in result.stderr and "hint:" in result.stderr
 
 
 def free_port() -> int:
