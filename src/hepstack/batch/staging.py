@@ -10,17 +10,14 @@ docs/site-services.md, "Storage (xrootd)", says why each step is there.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from hepstack.names import VARIABLE_REFERENCE, XROOTD_URL, XROOTD_URL_RULE
-from hepstack.quoting import bash_word, check_text, job_variable, reject
+from hepstack.quoting import bash_word, check_text, reject
+from hepstack.storage import with_variables, xrootd_url
 
 # Exit code of a task whose staging failed (sysexits.h EX_TEMPFAIL: "try again later"): the data
 # server, not the payload, failed, so a pipeline may retry it as it is.
 STAGING_EXIT_CODE = 75
-# The variables a URL may hold: known in every job (a site's $SCRATCH means nothing on a server).
-URL_VARIABLES = frozenset({"HEPSTACK_TASK_INDEX", "HEPSTACK_TASK_COUNT"})
 
 
 @dataclass(frozen=True)
@@ -37,40 +34,6 @@ class Transfer:
         return f"{self.server}/{self.path}"
 
 
-def _with_variables(text: str, what: str, allowed: frozenset[str] | None) -> str:
-    """``$NAME`` and ``${NAME}`` as job-time variables (only ``allowed`` ones, when given)."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match[1] or match[2]
-        if allowed is not None and name not in allowed:
-            reject(
-                text,
-                what,
-                f"uses ${name}, which the server cannot know",
-                f"a URL may use only {', '.join('$' + v for v in sorted(allowed))}",
-            )
-        return job_variable(str(name))
-
-    return VARIABLE_REFERENCE.sub(replace, text)
-
-
-def xrootd_url(text: str, what: str) -> tuple[str, str]:
-    """``(server, path)`` of a ``root://`` URL, refused unless it matches the grammar exactly."""
-    check_text(text, what)
-    with_variables = _with_variables(text, what, URL_VARIABLES)
-    # a variable stands for digits: check the URL with "1" in its place
-    plain = VARIABLE_REFERENCE.sub("1", text)
-    match = XROOTD_URL.match(plain)
-    if match is None:
-        reject(text, what, "is not an xrootd URL", f"write {XROOTD_URL_RULE}")
-    if any(piece in (".", "..") for piece in match["path"].split("/")):
-        reject(text, what, "has a '.' or '..' component", "write the file's path from the server's root")
-    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
-        reject(text, what, "has a port outside 1..65535", "write root://HOST:PORT//PATH")
-    server = match["server"]
-    return server, with_variables[len(server) + 1 :]
-
-
 def _local_path(text: str, what: str) -> str:
     check_text(text, what)
     if not (text.startswith("/") or text.startswith("$")) or text.endswith("/"):
@@ -80,7 +43,7 @@ def _local_path(text: str, what: str) -> str:
             "is not an absolute file path on the node",
             "write /path/FILE or $SCRATCH/FILE (a file the task reads or writes)",
         )
-    return _with_variables(text, what, None)
+    return with_variables(text, what, None)
 
 
 def parse_stage_in(text: str) -> Transfer:

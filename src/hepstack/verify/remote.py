@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hepstack import proc
-from hepstack.batch.staging import xrootd_url
+from hepstack.storage import xrootd_url
 from hepstack.verify._model import VerifyInputError
 
 XRDCP_HINT = "apt-get install xrootd-client (xrdcp)"
