@@ -23,6 +23,7 @@ from hepstack.batch.spec import JobSpec, Resources
 from hepstack.batch.staging import Transfer
 from hepstack.batch.states import QueueEntry, TaskState, TaskStatus, final_from_exit_code
 from hepstack.batch.store import JobRecord, JobStore
+from hepstack.batch.transport import LocalTransport, Transport
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
@@ -106,7 +107,12 @@ def check_accepted(scheduler: Scheduler) -> None:
 
 
 def submit(submission: Submission, context: Context, store: JobStore) -> JobRecord:
-    """Render, check the scheduler command is here, write the job directory, submit, record."""
+    """Render, check the scheduler command is here, write the job directory, submit, record.
+
+    A site with a login host: the same on that host, over ssh (batch/remote.py)."""
+    transport = site_transport(submission.site)
+    if transport.remote:
+        return _submit_remote(submission, context, store, transport)
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
@@ -121,6 +127,40 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         hint=f"the job script is {script_path}; try: {shlex.join(argv)}",
     )
     native_id = scheduler.parse_submit(result.stdout)
+    return _record(store, submission, scheduler, spec, native_id, script_path)
+
+
+def _submit_remote(
+    submission: Submission, context: Context, store: JobStore, transport: Transport
+) -> JobRecord:
+    """The job directory made on the login host, the script (rendered here for that path) copied
+    there, the scheduler's submit command run there in it."""
+    from hepstack.batch.remote import remote_jobdir, write_remote_jobdir
+
+    jobdir = remote_jobdir(transport)
+    scheduler, spec, script = render(submission, jobdir)
+    scheduler.on_remote_host = True  # its commands by name: the login host's PATH, not this one's
+    script_path = jobdir / "job.sh"
+    files = {"job.sh": (script, "700")}
+    if submission.task_lines is not None:
+        files["tasks.txt"] = ("".join(f"{line}\n" for line in submission.task_lines), "600")
+    files.update({name: (text, "600") for name, text in scheduler.extra_files(spec, script_path).items()})
+    write_remote_jobdir(transport, jobdir, files)
+    argv = scheduler.submit_argv(script_path, spec)
+    result = transport.run(
+        argv,
+        cwd=jobdir,
+        input_text=scheduler.submit_input(script_path),
+        check=True,
+        hint=f"the job script is {script_path} on {submission.site}'s login host",
+    )
+    native_id = scheduler.parse_submit(result.stdout)
+    return _record(store, submission, scheduler, spec, native_id, script_path)
+
+
+def _record(
+    store: JobStore, submission: Submission, scheduler: Scheduler, spec: JobSpec, native_id: str, script: Path
+) -> JobRecord:
     return store.add(
         native_id=native_id,
         scheduler=scheduler.name,
@@ -129,8 +169,8 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         image=submission.image,
         image_id=submission.image_id,
         tasks=spec.tasks,
-        jobdir=jobdir,
-        script=script_path,
+        jobdir=spec.jobdir,
+        script=script,
         command=submission.command,
         user=invoking_user().name,
     )
@@ -166,11 +206,33 @@ def read_exit_codes(jobdir: Path, tasks: int) -> dict[int, int]:
     return codes
 
 
-def job_status(record: JobRecord) -> list[TaskStatus]:
-    """Every task's state: the exit-code files first, then the queue, then scheduler accounting."""
+def site_transport(site: str | None) -> Transport:
+    """Where the scheduler commands of a job of ``site`` run (a site file no longer there: here)."""
+    if site is None:
+        return LocalTransport()
+    from hepstack.sites import load_sites
+
+    found = load_sites().get(site)
+    return found.transport() if found is not None else LocalTransport()
+
+
+def job_status(record: JobRecord, transport: Transport | None = None) -> list[TaskStatus]:
+    """Every task's state: the exit-code files first, then the queue, then scheduler accounting.
+
+    Raises :class:`SiteUnreachable` when the site's login host does not answer (see job_status_kept)."""
+    transport = transport or site_transport(record.site)
     scheduler = get_scheduler(record.scheduler)
-    queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
-    codes = read_exit_codes(record.jobdir, record.tasks)
+    if transport.remote:
+        from hepstack.batch.remote import observe
+
+        scheduler.on_remote_host = True
+        seen = observe(transport, scheduler.queue_argv(record.native_id), record.jobdir)
+        queue = _parsed(scheduler, seen.queue, scheduler.parse_queue, record)
+        codes, started = seen.codes, seen.started
+    else:
+        queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
+        codes = read_exit_codes(record.jobdir, record.tasks)
+        started = {i for i in range(1, record.tasks + 1) if (record.jobdir / f"{i}.log").exists()}
     accounting: dict[int, QueueEntry] | None = None
     statuses = []
     for index in range(1, record.tasks + 1):
@@ -182,13 +244,14 @@ def job_status(record: JobRecord) -> list[TaskStatus]:
             statuses.append(_from_entry(record, index, entry))
             continue
         if entry is None and WHOLE_JOB in queue:
-            started = (record.jobdir / f"{index}.log").exists()
-            state = TaskState.RUNNING if started else TaskState.QUEUED
+            state = TaskState.RUNNING if index in started else TaskState.QUEUED
             statuses.append(TaskStatus(index, state, detail=queue[WHOLE_JOB].native_state))
             continue
         if accounting is None:
             argv = scheduler.accounting_argv(record.native_id)
-            accounting = {} if argv is None else _ask(scheduler, argv, scheduler.parse_accounting, record)
+            accounting = (
+                {} if argv is None else _ask(scheduler, argv, scheduler.parse_accounting, record, transport)
+            )
         known = accounting.get(index)
         if known is not None and (known.exit_code is not None or known.state is TaskState.CANCELLED):
             statuses.append(_from_entry(record, index, known))
@@ -228,14 +291,29 @@ def _ask(
     argv: list[str],
     parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
     record: JobRecord,
+    transport: Transport | None = None,
 ) -> dict[int, QueueEntry]:
     try:
-        result = proc.run(argv, check=False, timeout=60)
+        result = (transport or LocalTransport()).run(argv, check=False, timeout=60)
     except ProcessError as exc:
         raise HepstackError(
             f"cannot ask {scheduler.name} about job {record.id} ({record.label}): {exc.message}",
             hint=scheduler.install_hint,
         ) from None
+    return _parsed(scheduler, result, parse, record)
+
+
+def _parsed(
+    scheduler: Scheduler,
+    result: proc.Completed,
+    parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
+    record: JobRecord,
+) -> dict[int, QueueEntry]:
+    if result.returncode == 127:  # the shell's "command not found": say which, not a parse error
+        raise HepstackError(
+            f"cannot ask {scheduler.name} about job {record.id} ({record.label}): {result.argv[0]} not found",
+            hint=scheduler.install_hint,
+        )
     return parse(result, record.native_id)
 
 
@@ -260,21 +338,27 @@ def cancel(record: JobRecord, store: JobStore, wait: float = CANCEL_WAIT) -> Can
     before = job_status(record)
     if all(status.state.final for status in before):
         return CancelOutcome(finished=True, confirmed=False, statuses=before)
+    transport = site_transport(record.site)
     scheduler = get_scheduler(record.scheduler)
-    proc.run(scheduler.cancel_argv(record.native_id), timeout=60, hint=scheduler.install_hint)
+    scheduler.on_remote_host = transport.remote
+    transport.run(
+        scheduler.cancel_argv(record.native_id), timeout=60, check=True, hint=scheduler.install_hint
+    )
     store.mark_cancelled(record.id)
     record = store.get(record.id)  # with cancelled_at: a task the cancel ended is CANCELLED, not FAILED
     deadline = time.monotonic() + wait
     confirmed = False
     while True:
-        queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
+        queue = _ask(
+            scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record, transport
+        )
         if not any(not entry.state.final for entry in queue.values()):
             confirmed = True
             break
         if time.monotonic() >= deadline:
             break
         time.sleep(0.5)  # the interval between two queries of the scheduler, not a wait in itself
-    return CancelOutcome(finished=False, confirmed=confirmed, statuses=job_status(record))
+    return CancelOutcome(finished=False, confirmed=confirmed, statuses=job_status(record, transport))
 
 
 def log_paths(record: JobRecord, task: int | None) -> list[Path]:
@@ -286,3 +370,31 @@ def log_paths(record: JobRecord, task: int | None) -> list[Path]:
             )
         return [record.jobdir / f"{task}.log"]
     return [record.jobdir / f"{index}.log" for index in range(1, record.tasks + 1)]
+
+
+def task_logs(record: JobRecord, task: int | None) -> list[tuple[Path, str | None]]:
+    """Each log to show with its text (None: not written yet), read on the login host if need be."""
+    transport = site_transport(record.site)
+    if transport.remote:
+        from hepstack.batch.remote import read_remote_log
+
+        return [(path, read_remote_log(transport, path)) for path in log_paths(record, task)]
+    return [
+        (path, path.read_text(encoding="utf-8", errors="replace") if path.exists() else None)
+        for path in log_paths(record, task)
+    ]
+
+
+def job_status_kept(context: Context, record: JobRecord) -> tuple[list[TaskStatus], str | None]:
+    """:func:`job_status`, remembered; when the site does not answer, the last states seen (each
+    marked "site unreachable") and the reason: a dropped connection never ends or fails a task."""
+    from hepstack.batch.remote import last_known, remember
+    from hepstack.batch.transport import SiteUnreachable
+
+    try:
+        statuses = job_status(record)
+    except SiteUnreachable as exc:
+        return last_known(context, record.id, record.tasks, "site unreachable"), exc.message
+    if record.site is not None:
+        remember(context, record.id, statuses)
+    return statuses, None

@@ -40,7 +40,12 @@ class Scheduler(ABC):
     install_hint: str
     template: str  # file name in hepstack/batch/templates
 
+    # set when the commands run on a site's login host (batch/transport.py): found on its PATH there
+    on_remote_host = False
+
     def binary(self) -> str:
+        if self.on_remote_host:
+            return self.tool
         return proc.require(self.tool, f"the {self.name} scheduler", self.install_hint)
 
     directive_prefix = ""  # "#SBATCH", "#$", "#BSUB": how the scheduler finds its options in the script
