@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from hepstack.batch.spec import JobSpec, Resources
 from hepstack.batch.staging import Transfer
 from hepstack.batch.states import QueueEntry, TaskState, TaskStatus, final_from_exit_code
 from hepstack.batch.store import JobRecord, JobStore
-from hepstack.batch.transport import LocalTransport, Transport
+from hepstack.batch.transport import LocalTransport, Transport, site_transport
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
@@ -112,7 +111,9 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
     A site with a login host: the same on that host, over ssh (batch/remote.py)."""
     transport = site_transport(submission.site)
     if transport.remote:
-        return _submit_remote(submission, context, store, transport)
+        from hepstack.batch.remote import submit_remote
+
+        return submit_remote(submission, store, transport)
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
@@ -127,38 +128,10 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         hint=f"the job script is {script_path}; try: {shlex.join(argv)}",
     )
     native_id = scheduler.parse_submit(result.stdout)
-    return _record(store, submission, scheduler, spec, native_id, script_path)
+    return record_submission(store, submission, scheduler, spec, native_id, script_path)
 
 
-def _submit_remote(
-    submission: Submission, context: Context, store: JobStore, transport: Transport
-) -> JobRecord:
-    """The job directory made on the login host, the script (rendered here for that path) copied
-    there, the scheduler's submit command run there in it."""
-    from hepstack.batch.remote import remote_jobdir, write_remote_jobdir
-
-    jobdir = remote_jobdir(transport)
-    scheduler, spec, script = render(submission, jobdir)
-    scheduler.on_remote_host = True  # its commands by name: the login host's PATH, not this one's
-    script_path = jobdir / "job.sh"
-    files = {"job.sh": (script, "700")}
-    if submission.task_lines is not None:
-        files["tasks.txt"] = ("".join(f"{line}\n" for line in submission.task_lines), "600")
-    files.update({name: (text, "600") for name, text in scheduler.extra_files(spec, script_path).items()})
-    write_remote_jobdir(transport, jobdir, files)
-    argv = scheduler.submit_argv(script_path, spec)
-    result = transport.run(
-        argv,
-        cwd=jobdir,
-        input_text=scheduler.submit_input(script_path),
-        check=True,
-        hint=f"the job script is {script_path} on {submission.site}'s login host",
-    )
-    native_id = scheduler.parse_submit(result.stdout)
-    return _record(store, submission, scheduler, spec, native_id, script_path)
-
-
-def _record(
+def record_submission(
     store: JobStore, submission: Submission, scheduler: Scheduler, spec: JobSpec, native_id: str, script: Path
 ) -> JobRecord:
     return store.add(
@@ -206,16 +179,6 @@ def read_exit_codes(jobdir: Path, tasks: int) -> dict[int, int]:
     return codes
 
 
-def site_transport(site: str | None) -> Transport:
-    """Where the scheduler commands of a job of ``site`` run (a site file no longer there: here)."""
-    if site is None:
-        return LocalTransport()
-    from hepstack.sites import load_sites
-
-    found = load_sites().get(site)
-    return found.transport() if found is not None else LocalTransport()
-
-
 def job_status(record: JobRecord, transport: Transport | None = None) -> list[TaskStatus]:
     """Every task's state: the exit-code files first, then the queue, then scheduler accounting.
 
@@ -230,7 +193,9 @@ def job_status(record: JobRecord, transport: Transport | None = None) -> list[Ta
         queue = _parsed(scheduler, seen.queue, scheduler.parse_queue, record)
         codes, started = seen.codes, seen.started
     else:
-        queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
+        queue = ask_scheduler(
+            scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record
+        )
         codes = read_exit_codes(record.jobdir, record.tasks)
         started = {i for i in range(1, record.tasks + 1) if (record.jobdir / f"{i}.log").exists()}
     accounting: dict[int, QueueEntry] | None = None
@@ -250,7 +215,9 @@ def job_status(record: JobRecord, transport: Transport | None = None) -> list[Ta
         if accounting is None:
             argv = scheduler.accounting_argv(record.native_id)
             accounting = (
-                {} if argv is None else _ask(scheduler, argv, scheduler.parse_accounting, record, transport)
+                {}
+                if argv is None
+                else ask_scheduler(scheduler, argv, scheduler.parse_accounting, record, transport)
             )
         known = accounting.get(index)
         if known is not None and (known.exit_code is not None or known.state is TaskState.CANCELLED):
@@ -286,7 +253,7 @@ def _from_entry(record: JobRecord, index: int, entry: QueueEntry) -> TaskStatus:
     return TaskStatus(index, entry.state, entry.exit_code, entry.native_state)
 
 
-def _ask(
+def ask_scheduler(
     scheduler: Scheduler,
     argv: list[str],
     parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
@@ -317,50 +284,6 @@ def _parsed(
     return parse(result, record.native_id)
 
 
-CANCEL_WAIT = 60.0  # seconds to wait for the scheduler's word (SLURM's default KillWait is 30 s)
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    """What `hepstack cancel` saw: ``finished`` if every task had ended before; otherwise whether the
-    scheduler confirmed (its queue no longer runs any task) within the wait, and the tasks' states."""
-
-    finished: bool
-    confirmed: bool
-    statuses: list[TaskStatus]
-
-
-def cancel(record: JobRecord, store: JobStore, wait: float = CANCEL_WAIT) -> CancelOutcome:
-    """Cancel, then poll the scheduler's queue until it holds no live task of the job (bounded).
-
-    A job whose tasks are all final is not cancelled: it is reported as finished.
-    """
-    before = job_status(record)
-    if all(status.state.final for status in before):
-        return CancelOutcome(finished=True, confirmed=False, statuses=before)
-    transport = site_transport(record.site)
-    scheduler = get_scheduler(record.scheduler)
-    scheduler.on_remote_host = transport.remote
-    transport.run(
-        scheduler.cancel_argv(record.native_id), timeout=60, check=True, hint=scheduler.install_hint
-    )
-    store.mark_cancelled(record.id)
-    record = store.get(record.id)  # with cancelled_at: a task the cancel ended is CANCELLED, not FAILED
-    deadline = time.monotonic() + wait
-    confirmed = False
-    while True:
-        queue = _ask(
-            scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record, transport
-        )
-        if not any(not entry.state.final for entry in queue.values()):
-            confirmed = True
-            break
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.5)  # the interval between two queries of the scheduler, not a wait in itself
-    return CancelOutcome(finished=False, confirmed=confirmed, statuses=job_status(record, transport))
-
-
 def log_paths(record: JobRecord, task: int | None) -> list[Path]:
     """The task logs to show: one task's, or every task's that exists."""
     if task is not None:
@@ -370,31 +293,3 @@ def log_paths(record: JobRecord, task: int | None) -> list[Path]:
             )
         return [record.jobdir / f"{task}.log"]
     return [record.jobdir / f"{index}.log" for index in range(1, record.tasks + 1)]
-
-
-def task_logs(record: JobRecord, task: int | None) -> list[tuple[Path, str | None]]:
-    """Each log to show with its text (None: not written yet), read on the login host if need be."""
-    transport = site_transport(record.site)
-    if transport.remote:
-        from hepstack.batch.remote import read_remote_log
-
-        return [(path, read_remote_log(transport, path)) for path in log_paths(record, task)]
-    return [
-        (path, path.read_text(encoding="utf-8", errors="replace") if path.exists() else None)
-        for path in log_paths(record, task)
-    ]
-
-
-def job_status_kept(context: Context, record: JobRecord) -> tuple[list[TaskStatus], str | None]:
-    """:func:`job_status`, remembered; when the site does not answer, the last states seen (each
-    marked "site unreachable") and the reason: a dropped connection never ends or fails a task."""
-    from hepstack.batch.remote import last_known, remember
-    from hepstack.batch.transport import SiteUnreachable
-
-    try:
-        statuses = job_status(record)
-    except SiteUnreachable as exc:
-        return last_known(context, record.id, record.tasks, "site unreachable"), exc.message
-    if record.site is not None:
-        remember(context, record.id, statuses)
-    return statuses, None

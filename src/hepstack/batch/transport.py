@@ -145,3 +145,13 @@ class SshTransport(Transport):
             f"site unreachable: ssh {self.login_host} failed {len(RETRY_DELAYS) + 1} times ({said})",
             hint=f"check by hand: ssh {self.login_host} true; the jobs there keep running meanwhile",
         )
+
+
+def site_transport(site: str | None) -> Transport:
+    """Where the scheduler commands of a job of ``site`` run (a site file no longer there: here)."""
+    if site is None:
+        return LocalTransport()
+    from hepstack.sites import load_sites
+
+    found = load_sites().get(site)
+    return found.transport() if found is not None else LocalTransport()

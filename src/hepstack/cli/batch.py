@@ -108,7 +108,7 @@ def jobs(
     """
     import sys
 
-    from hepstack.batch.executor import job_status_kept
+    from hepstack.batch.remote import job_status_kept
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
 
@@ -142,7 +142,7 @@ def jobs(
 @app.command()
 def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCHEDULER:NATIVE_ID.")]) -> None:
     """Cancel every task of JOB."""
-    from hepstack.batch.executor import cancel as cancel_job
+    from hepstack.batch.cancel import cancel as cancel_job
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
 
@@ -170,7 +170,7 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
 @app.command()
 def logs(job: Annotated[str, typer.Argument(help="JOB or JOB.TASK (task 1..N).")]) -> None:
     """Print the output of one task (JOB.TASK) or of every task of JOB."""
-    from hepstack.batch.executor import task_logs
+    from hepstack.batch.remote import task_logs
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
     from hepstack.errors import HepstackError
