@@ -145,13 +145,17 @@ def remember(context: Context, job_id: int, statuses: list[TaskStatus]) -> None:
     private.write_atomically(_last_known_path(context, job_id), json.dumps(data).encode())
 
 
-def last_known(context: Context, job_id: int, tasks: int, reason: str) -> list[TaskStatus]:
-    """The states saved by :func:`remember`, each marked unreachable; UNKNOWN for a task never seen."""
+def _saved(context: Context, job_id: int) -> dict[int, TaskStatus]:
     try:
         rows = json.loads(private.read_trusted(_last_known_path(context, job_id)))
-        saved = {int(r[0]): TaskStatus(int(r[0]), TaskState(r[1]), r[2], str(r[3])) for r in rows}
+        return {int(r[0]): TaskStatus(int(r[0]), TaskState(r[1]), r[2], str(r[3])) for r in rows}
     except (OSError, ValueError, TypeError, IndexError):
-        saved = {}
+        return {}
+
+
+def last_known(context: Context, job_id: int, tasks: int, reason: str) -> list[TaskStatus]:
+    """The states saved by :func:`remember`, each marked unreachable; UNKNOWN for a task never seen."""
+    saved = _saved(context, job_id)
     statuses = []
     for index in range(1, tasks + 1):
         status = saved.get(index, TaskStatus(index, TaskState.UNKNOWN, detail="not seen yet"))
@@ -173,6 +177,10 @@ def task_logs(record: JobRecord, task: int | None) -> list[tuple[Path, str | Non
 def job_status_kept(context: Context, record: JobRecord) -> tuple[list[TaskStatus], str | None]:
     """:func:`job_status`, remembered; when the site does not answer, the last states seen (each
     marked "site unreachable") and the reason: a dropped connection never ends or fails a task."""
+    if record.site is not None and record.cancelled_at is None:
+        saved = _saved(context, record.id)
+        if len(saved) == record.tasks and all(s.state.final for s in saved.values()):
+            return [saved[i] for i in range(1, record.tasks + 1)], None  # final: nothing to ask again
     try:
         statuses = job_status(record)
     except SiteUnreachable as exc:
