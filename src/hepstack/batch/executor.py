@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hepstack import private, proc
+from hepstack.batch.remote import observe
 from hepstack.batch.schedulers import WHOLE_JOB, Scheduler, get_scheduler
 from hepstack.batch.script import render_job_script
 from hepstack.batch.spec import JobSpec, Resources
@@ -108,12 +109,13 @@ def check_accepted(scheduler: Scheduler) -> None:
 def submit(submission: Submission, context: Context, store: JobStore) -> JobRecord:
     """Render, check the scheduler command is here, write the job directory, submit, record.
 
-    A site with a login host: the same on that host, over ssh (batch/remote.py)."""
-    transport = site_transport(submission.site)
-    if transport.remote:
-        from hepstack.batch.remote import submit_remote
-
-        return submit_remote(submission, store, transport)
+    Here only: batch/dispatch.py submits through a site's login host."""
+    if site_transport(submission.site).remote:
+        raise HepstackError(
+            f"site {submission.site} is reached through its login host, which this way of submitting "
+            "does not use",
+            hint="submit it with `hepstack submit --site`, or use a site without login_host",
+        )
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
@@ -186,8 +188,6 @@ def job_status(record: JobRecord, transport: Transport | None = None) -> list[Ta
     transport = transport or site_transport(record.site)
     scheduler = get_scheduler(record.scheduler)
     if transport.remote:
-        from hepstack.batch.remote import observe
-
         scheduler.on_remote_host = True
         seen = observe(transport, scheduler.queue_argv(record.native_id), record.jobdir)
         queue = _parsed(scheduler, seen.queue, scheduler.parse_queue, record)

@@ -56,8 +56,8 @@ def submit(
 
     Example: hepstack submit --site laptop --tasks 20 lat/release -- lat-run digi.yaml
     """
+    from hepstack.batch.dispatch import submit as submit_job
     from hepstack.batch.executor import render
-    from hepstack.batch.executor import submit as submit_job
     from hepstack.batch.plan import plan_submission
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
@@ -108,7 +108,7 @@ def jobs(
     """
     import sys
 
-    from hepstack.batch.remote import job_status_kept
+    from hepstack.batch.dispatch import job_status_kept
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
 
@@ -170,7 +170,7 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
 @app.command()
 def logs(job: Annotated[str, typer.Argument(help="JOB or JOB.TASK (task 1..N).")]) -> None:
     """Print the output of one task (JOB.TASK) or of every task of JOB."""
-    from hepstack.batch.remote import task_logs
+    from hepstack.batch.dispatch import task_logs
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
     from hepstack.errors import HepstackError

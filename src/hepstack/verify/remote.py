@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from hepstack import proc
+from hepstack.proc import require, run
 from hepstack.storage import xrootd_url
 from hepstack.verify._model import VerifyInputError
 
@@ -44,11 +44,11 @@ def local_copy(text: str, which: str) -> Iterator[Path]:
     server, path = xrootd_url(text, which)
     if "\x00" in path:
         raise VerifyInputError(f"{which} {text} holds a variable", hint="give the file's own URL")
-    tool = proc.require("xrdcp", "verify of a root:// URL", XRDCP_HINT)
+    tool = require("xrdcp", "verify of a root:// URL", XRDCP_HINT)
     directory = tempfile.mkdtemp(prefix="hepstack-verify-")  # 0700, this user's
     try:
         environment = {**CLIENT_TIMEOUTS, **{k: v for k, v in os.environ.items() if k.startswith("XRD_")}}
-        result = proc.run(
+        result = run(
             [tool, "--nopbar", "--recursive", "--cksum", "adler32", f"{server}/{path}", f"{directory}/"],
             check=False,
             env=environment,
