@@ -15,6 +15,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -300,3 +301,52 @@ def test_bad_login_hosts_are_refused_with_the_file_and_line(
     assert result.returncode == 2, result.stdout
     assert "bad.yaml:4" in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.sge
+@pytest.mark.root
+def test_sge_array_through_the_shared_login_host(
+    remote: Remote, ssh_site: SshSite, test_user: pwd.struct_passwd
+) -> None:
+    if not tool_works("qstat", "-g", "c"):
+        pytest.skip("SGE does not answer here (run scripts/setup-schedulers.sh as root)")
+    write_site(
+        remote, "loopback-sge", test_user, login_host=f"{ssh_site.user}@{ssh_site.host}:{ssh_site.port}"
+    )
+    (remote.sites / "loopback-sge.yaml").write_text(
+        (remote.sites / "loopback-sge.yaml").read_text().replace("scheduler: slurm", "scheduler: sge")
+    )
+    remote.go.touch()  # the tasks need not wait
+    job, jobdir = submit(remote, "loopback-sge")
+    try:
+        result = batch_cli(
+            "jobs", job, "--watch", "--interval", "0.5", "--json", env=remote.env, user=TEST_USER
+        )
+        final = {t["index"]: (t["state"], t["exit_code"]) for t in json.loads(result.stdout)[0]["tasks"]}
+        assert final == {1: ("COMPLETED", 0), 2: ("COMPLETED", 0), 3: ("FAILED", 3)}
+        assert json.loads(result.stdout)[0]["native_id"].isdigit()
+        log = batch_cli("logs", f"{job}.2", env=remote.env, user=TEST_USER).stdout
+        assert log == "task 2 on the farm\n"
+    finally:
+        batch_cli("cancel", job, env=remote.env, user=TEST_USER, check=False)
+        shutil.rmtree(jobdir, ignore_errors=True)
+
+
+HOSTILE_WORDS = ["a b", "$(touch /tmp/pwned)", "`id`", "x;y", "'quoted'", '"dq"', "*", "~", "-n", "ü€", ""]
+
+
+@pytest.mark.root
+def test_every_word_reaches_the_login_host_as_it_is(ssh_site: SshSite, test_user: pwd.struct_passwd) -> None:
+    """The transport's quoting: printf on the remote side prints each word between brackets exactly."""
+    probe = (
+        "import json, sys; from hepstack.batch.transport import SshTransport; "
+        f"r = SshTransport('{ssh_site.user}@{ssh_site.host}:{ssh_site.port}')"
+        ".run(['printf', '[%s]', *json.loads(sys.argv[1])], check=True); print(r.stdout, end='')"
+    )
+    argv = ["runuser", "-u", TEST_USER, "--", "env", f"HOME={test_user.pw_dir}", sys.executable, "-c", probe]
+    result = subprocess.run(
+        [*argv, json.dumps(HOSTILE_WORDS)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "".join(f"[{word}]" for word in HOSTILE_WORDS)
+    assert not Path("/tmp/pwned").exists()
