@@ -238,6 +238,23 @@ def test_stage_in_of_a_missing_file_exits_75_without_running(area: Area, xrootd:
     assert not (area.work / "2" / "in.dat").exists()
 
 
+@pytest.mark.slurm
+@pytest.mark.root
+def test_an_output_the_task_did_not_write_is_the_tasks_failure(area: Area, xrootd: Xrootd) -> None:
+    upload_inputs(xrootd, area.remote)
+    result = batch_cli(
+        "submit", "--scheduler", "slurm", "--runtime", "native",
+        "--stage-in", f"{xrootd.root_url}/{area.remote}/in/1.dat={area.work}/1/in.dat",
+        "--stage-out", f"{area.work}/1/never.dat={xrootd.root_url}/{area.remote}/out/never.dat",
+        "localhost/native:none", "--", "true", env=area.env, user=TEST_USER,
+    )  # fmt: skip
+    job = result.stdout.split()[2]
+    assert watch(area, job) == {1: ("FAILED", 1)}
+    log = batch_cli("logs", f"{job}.1", env=area.env, user=TEST_USER).stdout
+    assert f"the task succeeded but wrote no {area.work}/1/never.dat to stage out" in log
+    assert not (xrootd.data_dir / area.remote.lstrip("/") / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
@@ -248,6 +265,7 @@ def test_stage_in_of_a_missing_file_exits_75_without_running(area: Area, xrootd:
         ("--stage-in", "root://127.0.0.1:1094//a?xrd.wantprot=unix=/x", "is not an xrootd URL"),
         ("--stage-in", "root://127.0.0.1:99999//a=/x", "has a port outside 1..65535"),
         ("--stage-in", "root://127.0.0.1//a=relative", "is not an absolute file path on the node"),
+        ("--stage-in", "root://127.0.0.1//a=$(id)/x", "is not an absolute file path on the node"),
         ("--stage-out", "/x\n=root://127.0.0.1//a", "contains the control character U+000A"),
         ("--stage-out", "/x", "has no '='"),
     ],

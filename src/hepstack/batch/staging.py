@@ -5,7 +5,7 @@ command; ``--stage-out PATH=URL`` copies PATH to the server after the command su
 ``$HEPSTACK_TASK_INDEX`` (and a node's ``$SCRATCH``, ``$TMPDIR`` in PATH), so each task of an array has
 its own files. The copying is bash in the job (batch/templates/staging.tmpl): xrdcp with adler32
 verified on both ends, the final name reached only by a rename, a failure exiting 75 (EX_TEMPFAIL).
-docs/site-services.md, "Storage (xrootd)", says why each step is there.
+docs/storage.md says why each step is there.
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ class Transfer:
 
 def _local_path(text: str, what: str) -> str:
     check_text(text, what)
-    if not (text.startswith("/") or text.startswith("$")) or text.endswith("/"):
+    spliced = with_variables(text, what, None)
+    # absolute, or starting with a node variable ($SCRATCH/...): "$(x)/a" stays a relative path
+    if not spliced.startswith(("/", "\x00")) or text.endswith("/"):
         reject(
             text,
             what,
             "is not an absolute file path on the node",
             "write /path/FILE or $SCRATCH/FILE (a file the task reads or writes)",
         )
-    return with_variables(text, what, None)
+    return spliced
 
 
 def parse_stage_in(text: str) -> Transfer:
@@ -51,7 +53,7 @@ def parse_stage_in(text: str) -> Transfer:
     url, separator, local = text.partition("=")
     if not separator:
         reject(text, "--stage-in", "has no '='", "write --stage-in root://HOST//FILE=/node/path")
-    server, path = xrootd_url(url, "the --stage-in URL")
+    server, path = xrootd_url(url, "the --stage-in URL")  # before the path: a URL error first
     return Transfer(server, path, _local_path(local, "the --stage-in path"))
 
 
@@ -79,7 +81,7 @@ def staging_blocks(
     ]
     outs = [
         f'[ "$status" -ne 0 ] || hepstack_stage_out {bash_word(t.local)} {bash_word(t.server)} '
-        f"{bash_word(t.path)} || status={STAGING_EXIT_CODE}"
+        f"{bash_word(t.path)} || status=$?"
         for t in stage_out
     ]
     stage_out_lines = (
