@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from hepstack.batch.executor import Submission
 from hepstack.batch.schedulers import get_scheduler
 from hepstack.batch.spec import Resources
+from hepstack.batch.staging import parse_stage_in, parse_stage_out
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.names import job_name
@@ -38,6 +39,8 @@ def plan_submission(
     account: str | None = None,
     workdir: str | None = None,
     name: str | None = None,
+    stage_in: list[str] | None = None,
+    stage_out: list[str] | None = None,
 ) -> Submission:
     """Command-line values win over the site's; without a site, --scheduler and --runtime are needed."""
     from hepstack.catalog.resolve import resolve_image
@@ -93,6 +96,8 @@ def plan_submission(
         site=profile.name if profile else None,
         runtime_tool=profile.runtime_tool if profile else None,
         name=job_name(name or f"hepstack-{Path(command[0]).name}"),
+        stage_in=tuple(parse_stage_in(text) for text in stage_in or []),
+        stage_out=tuple(parse_stage_out(text) for text in stage_out or []),
     )
 
 

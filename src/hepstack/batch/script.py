@@ -105,6 +105,24 @@ def task_command(argv: list[str]) -> str:
     )
 
 
+def staging_lines(spec: JobSpec, jobdir: str) -> dict[str, str]:
+    """The task body's ``{{stage_in}}`` and ``{{stage_out}}`` (batch/staging.py, staging.tmpl)."""
+    from hepstack.batch.staging import STAGING_EXIT_CODE, staging_blocks
+
+    functions = ""
+    if spec.stage_in or spec.stage_out:
+        functions = fill(
+            "staging.tmpl",
+            {
+                "jobdir": jobdir,
+                "staging_code": str(STAGING_EXIT_CODE),
+                "xrootd_client": '"$@"',
+                "xrootd_client_where": "on the node (the host's xrdcp, xrdfs, xrdadler32)",
+            },
+        )
+    return staging_blocks(spec.stage_in, spec.stage_out, functions)
+
+
 def render_job_script(
     scheduler: Scheduler,
     spec: JobSpec,
@@ -132,6 +150,7 @@ def render_job_script(
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
             "command": task_command(argv),
             **stop_lines(runtime, argv),
+            **staging_lines(spec, jobdir),
         },
     )
     runtime_directives = runtime.job_directives(request, scheduler.name)

@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hepstack.errors import LocatedErrors, SpecError
+
+if TYPE_CHECKING:
+    from hepstack.batch.transport import Transport
 from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
 from hepstack.quoting import argument, check_text, reject
 from hepstack.resources import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
@@ -51,6 +54,18 @@ def _check_tool(text: str) -> None:
 
 def _check_image_root(text: str) -> None:
     check_container_path(text, "image_root")
+
+
+def _check_login_host(text: str) -> None:
+    from hepstack.batch.transport import check_login_host
+
+    check_login_host(text)
+
+
+def _check_ssh_config(text: str) -> None:
+    check_text(text, "ssh_config")
+    if not text.startswith(("/", "~/")):
+        reject(text, "ssh_config", "is not an absolute path", "write /path/to/config or ~/path")
 
 
 Checked = Annotated[str, AfterValidator(checked(check_text, "value"))]
@@ -85,6 +100,11 @@ class SiteProfile(BaseModel):
     resources: SiteResources = Field(default_factory=SiteResources)
     # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
     directives: list[Checked] = Field(default_factory=list)
+    # a farm reached over ssh: [USER@]HOST[:PORT] or an ~/.ssh/config alias (docs/remote-sites.md);
+    # submit, jobs, cancel and logs then run the scheduler's commands there
+    login_host: Annotated[str, AfterValidator(checked(_check_login_host))] | None = None
+    # an ssh_config(5) file for this site instead of ~/.ssh/config (ssh -F)
+    ssh_config: Annotated[str, AfterValidator(checked(_check_ssh_config))] | None = None
 
     @property
     def delivery(self) -> str:
@@ -101,6 +121,15 @@ class Site:
         """The site's binds; ``$VAR`` in a source stays a variable that the job's shell expands
         (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
         return [Bind.parse(text, job_variables=True) for text in self.profile.binds]
+
+    def transport(self) -> Transport:
+        """Where this site's scheduler commands run: here, or on its login host over ssh."""
+        from hepstack.batch.transport import LocalTransport, SshTransport
+
+        if self.profile.login_host is None:
+            return LocalTransport()
+        config = self.profile.ssh_config
+        return SshTransport(self.profile.login_host, str(Path(config).expanduser()) if config else None)
 
 
 _HINTS = {

@@ -39,6 +39,12 @@ class Scheduler(proc.Tool, ABC):
     role = "scheduler"
     template: str  # file name in hepstack/batch/templates
 
+    # set when the commands run on a site's login host (batch/transport.py): found on its PATH there
+    on_remote_host = False
+
+    def binary(self) -> str:
+        return self.tool if self.on_remote_host else super().binary()
+
     directive_prefix = ""  # "#SBATCH", "#$", "#BSUB": how the scheduler finds its options in the script
 
     @abstractmethod
