@@ -25,6 +25,7 @@ from hepstack.quoting import argument, check_text, reject
 from hepstack.resources import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.runtimes import Bind
 from hepstack.runtimes.base import check_container_path
+from hepstack.runtimes.secret_files import Secret, check_secret_name
 from hepstack.spec.validation import checked, load_document
 
 # Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
@@ -42,6 +43,15 @@ def _check_env(env: dict[str, str]) -> None:
                 name, "env name", "is not a variable name", "use letters, digits and '_', not first a digit"
             )
         argument(value, f"env {name}")
+
+
+def _check_secrets(secrets: dict[str, str]) -> None:
+    """Names and paths only: the files belong to whoever submits, so they are checked at submission."""
+    for name, path in secrets.items():
+        check_secret_name(name)
+        check_text(path, f"secrets {name}")
+        if not path.startswith(("/", "~/")):
+            reject(path, f"secrets {name}", "is not an absolute path", "write /path/FILE or ~/path/FILE")
 
 
 def _check_tool(text: str) -> None:
@@ -82,6 +92,8 @@ class SiteProfile(BaseModel):
     image_root: Annotated[str, AfterValidator(checked(_check_image_root))] | None = None
     binds: list[Annotated[str, AfterValidator(checked(_check_bind))]] = Field(default_factory=list)
     env: Annotated[dict[str, str], AfterValidator(checked(_check_env))] = Field(default_factory=dict)
+    # NAME: FILE (absolute or ~/...): each job gets FILE at /run/secrets/NAME (docs/site-services.md)
+    secrets: Annotated[dict[str, str], AfterValidator(checked(_check_secrets))] = Field(default_factory=dict)
     resources: SiteResources = Field(default_factory=SiteResources)
     # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
     directives: list[Checked] = Field(default_factory=list)
@@ -101,6 +113,11 @@ class Site:
         """The site's binds; ``$VAR`` in a source stays a variable that the job's shell expands
         (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
         return [Bind.parse(text, job_variables=True) for text in self.profile.binds]
+
+    def job_secrets(self, uid: int, home: str) -> list[Secret]:
+        """The site's secrets, their files checked now: the submitter's (``uid``, ``~`` = ``home``), 0600."""
+        items = self.profile.secrets.items()
+        return [Secret.from_site(name, path, uid=uid, home=home) for name, path in items]
 
 
 _HINTS = {
