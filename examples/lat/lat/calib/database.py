@@ -71,13 +71,17 @@ class Endpoint:
 def parse_url(text: str) -> Endpoint:
     match = URL.match(text)
     if match is None or not 0 < int(match["port"]) < 65536:
-        raise LatError(f"calibration DB {text!r} is not {URL_RULE}", hint="e.g. mysql://lat_reader@db:3306/latcalib")
+        raise LatError(
+            f"calibration DB {text!r} is not {URL_RULE}", hint="e.g. mysql://lat_reader@db:3306/latcalib"
+        )
     return Endpoint(match["user"], match["host"], int(match["port"]), match["database"])
 
 
 def check_tag(tag: str) -> str:
     if not TAG.match(tag):
-        raise LatError(f"calibration tag {tag!r} is not a tag", hint="letters, digits, '_', '.', '-', e.g. v1")
+        raise LatError(
+            f"calibration tag {tag!r} is not a tag", hint="letters, digits, '_', '.', '-', e.g. v1"
+        )
     return tag
 
 
@@ -149,7 +153,9 @@ def create_schema(connection: Any) -> None:
             cursor.execute(statement)
 
 
-def store_interval(connection: Any, tag: str, first_run: int, last_run: int, calib: Mapping[str, Any]) -> None:
+def store_interval(
+    connection: Any, tag: str, first_run: int, last_run: int, calib: Mapping[str, Any]
+) -> None:
     """Constants ``calib`` (as recon's ``load_calibration`` gives them) for runs [first_run, last_run]
     of ``tag``, replacing that interval if it exists; one transaction. Overlaps are refused."""
     check_tag(tag)

@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name)
         command.add_argument("--db", required=True, help=database.URL_RULE)
         command.add_argument(
-            "--password", required=True, help="the password's file (option file or one line), or a secret name"
+            "--password",
+            required=True,
+            help="the password's file (option file or one line), or a secret name",
         )
     load = commands.choices["load"]
     load.add_argument("--tag", help="the calibration version (default: the example's v1 and v2)")

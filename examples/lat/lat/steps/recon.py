@@ -63,7 +63,9 @@ class CalRecon(Producer):
     """
 
     parameters: ClassVar[Mapping[str, Param | Table]] = {
-        "calibSource": Param("str", "file", "where the constants come from: file (calibFile) or db (calibDb)"),
+        "calibSource": Param(
+            "str", "file", "where the constants come from: file (calibFile) or db (calibDb)"
+        ),
         "calibFile": Param("str", "@lat/calib/calib_v1.yaml", "calibration constants (YAML)"),
         "calibDb": Param("str", "", "mysql://USER@HOST:PORT/DATABASE, the calibration database"),
         "calibTag": Param("str", "v1", "the calibration version in the database"),
