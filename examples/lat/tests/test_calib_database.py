@@ -43,12 +43,14 @@ def test_a_secret_name_is_the_file_hepstack_names_or_run_secrets(
         database.read_password("calibdb")
 
 
-def test_recon_config_errors_name_the_key(tmp_path: Path) -> None:
+def test_recon_config_errors_name_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAT_CALIB_DB", raising=False)
     key = "physics.producers.cal"
     (tmp_path / "digi.root").write_bytes(b"")  # the configuration is checked before any input is read
     for setting, message in (
         (f"{key}.calibSource=dbase", f"recon.yaml: {key}.calibSource: is 'dbase': write file or db"),
         (f"{key}.calibDb=mysql://x", f"recon.yaml: {key}.calibDb: calibration DB 'mysql://x' is not"),
+        (f"{key}.calibDb=", f"recon.yaml: {key}.calibDb: is empty and $LAT_CALIB_DB is not set"),
     ):
         result = run_cli(["recon", "-s", "digi.root", "-o", "r.root", "--set", f"{key}.calibSource=db",
                           "--set", setting], tmp_path)  # fmt: skip

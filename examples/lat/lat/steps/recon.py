@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -67,7 +68,11 @@ class CalRecon(Producer):
             "str", "file", "where the constants come from: file (calibFile) or db (calibDb)"
         ),
         "calibFile": Param("str", "@lat/calib/calib_v1.yaml", "calibration constants (YAML)"),
-        "calibDb": Param("str", "", "mysql://USER@HOST:PORT/DATABASE, the calibration database"),
+        "calibDb": Param(
+            "str",
+            "",
+            "mysql://USER@HOST:PORT/DATABASE of the calibration DB; empty: $LAT_CALIB_DB (a site's env)",
+        ),
         "calibTag": Param("str", "v1", "the calibration version in the database"),
         "calibPassword": Param(
             "str", "calibdb", "the DB password's file: a secret name (/run/secrets/NAME) or a path"
@@ -83,9 +88,12 @@ class CalRecon(Producer):
             from lat.calib import database
             from lat.framework.errors import LatError
 
-            for param, check in (("calibDb", database.parse_url), ("calibTag", database.check_tag)):
+            if not self._db_url():
+                raise self.config_error("calibDb", "is empty and $LAT_CALIB_DB is not set")
+            checks = (("calibDb", database.parse_url, self._db_url()), ("calibTag", database.check_tag, None))
+            for param, check, value in checks:
                 try:
-                    check(self.params[param])
+                    check(value or self.params[param])
                 except LatError as exc:
                     raise self.config_error(param, exc.message) from None
         else:
@@ -96,7 +104,7 @@ class CalRecon(Producer):
         if self.params["calibSource"] == "db":
             from lat.calib import database
 
-            endpoint = database.parse_url(self.params["calibDb"])
+            endpoint = database.parse_url(self._db_url())
             self._intervals = database.fetch_intervals(
                 endpoint, self.params["calibPassword"], self.params["calibTag"]
             )
@@ -110,6 +118,10 @@ class CalRecon(Producer):
         logs = self._channels % geometry.CAL_LOGS
         self._log_position = geometry.cal_log_centre_mm(logs)
         self._layer = self._channels // geometry.CAL_LOGS
+
+    def _db_url(self) -> str:
+        """``calibDb``, or the endpoint the site gives every job (``env: {LAT_CALIB_DB: ...}``)."""
+        return str(self.params["calibDb"] or os.environ.get("LAT_CALIB_DB", ""))
 
     def _use_interval(self, run: int) -> None:
         """The database interval that holds ``run`` (its label must agree with the job's others)."""
