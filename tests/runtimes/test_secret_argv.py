@@ -163,3 +163,19 @@ def test_a_run_with_a_secret_checks_the_file_every_time(tmp_path: Path) -> None:
     path.chmod(0o644)
     refused = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     assert refused.returncode == 2 and f"hint: chmod 600 {path}" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("file_name", "message"),
+    [("a,target=etc", "contains ','"), ("a:b", "contains ':'"), ("line\nbreak", "control character")],
+)
+def test_a_secret_path_no_mount_syntax_can_carry_is_refused(
+    tmp_path: Path, file_name: str, message: str
+) -> None:
+    """``source=FILE,target=...`` and ``SRC:DST`` fields: a ',' or ':' in FILE would add mount options."""
+    path = tmp_path / file_name
+    path.write_text("x\n")
+    path.chmod(0o600)
+    with pytest.raises(HepstackError) as refused:
+        Secret.parse(f"calibdb={path}", uid=os.geteuid())
+    assert message in refused.value.message
