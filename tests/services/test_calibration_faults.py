@@ -191,3 +191,15 @@ def test_the_password_is_nowhere_but_in_its_file(
     assert _files_holding(password, secret) == [str(secret)]  # the search finds it where it is
     assert _files_holding(password, *roots) == []
     assert _files_holding(str(secret).encode(), state / "data" / "jobs") != []  # the script names the path
+
+
+def test_the_job_cannot_change_its_secret(
+    rootless_recon: str, user_dir: Path, test_user: pwd.struct_passwd, user_env: dict[str, str]
+) -> None:
+    secret = _user_file(_private_dir(user_dir, "s", test_user), "token", "t0ken\n", test_user)
+    script = 'cat /run/secrets/token; echo changed > "$HEPSTACK_SECRET_TOKEN"'
+    result = run(HEPSTACK, "run", "--secret", f"token={secret}", rootless_recon, "--", "sh", "-c", script,
+                 user=test_user.pw_name, env=user_env, check=False)  # fmt: skip
+    assert result.stdout == "t0ken\n"
+    assert result.returncode != 0 and "Read-only file system" in result.stderr
+    assert secret.read_text() == "t0ken\n"
