@@ -19,6 +19,12 @@ ENV_NAME = re.compile(rf"^{_ENV_NAME}\Z")
 # $NAME or ${NAME} in a site's bind source: a variable of the compute node, expanded by the job.
 VARIABLE_REFERENCE = re.compile(rf"\$\{{({_ENV_NAME})\}}|\$({_ENV_NAME})")
 
+# A secret's name (`--secret NAME=FILE`, a site's `secrets:`): the file /run/secrets/NAME in the container
+# and the variable HEPSTACK_SECRET_<NAME in upper case> that names the file for every runtime. Lower-case
+# letters, digits and '_' only, so that the upper-cased name is a variable name and no two names map to one.
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+SECRET_NAME_RULE = "a lower-case letter, then lower-case letters, digits and '_' (at most 63)"
+
 # --- hepstack's own names: stacks, layers, sites --------------------------------------------------
 
 # One OCI path component (distribution/reference, reference.go: path-component := alpha-numeric

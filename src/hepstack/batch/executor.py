@@ -28,6 +28,7 @@ from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
 from hepstack.runtimes import Bind, RunRequest, get_runtime
+from hepstack.runtimes.secret_files import Secret
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Submission:
     tasks: int = 1
     task_lines: list[str] | None = None  # --task-file: line i is HEPSTACK_TASK_INPUT of task i
     binds: list[Bind] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)  # checked files; the job script names their paths
     env: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     directives: list[str] = field(default_factory=list)
@@ -80,6 +82,7 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
         command=submission.command,
         user=invoking_user(),
         binds=submission.binds,
+        secrets=submission.secrets,
         env=submission.env,
         workdir=submission.workdir,
         image_id=submission.image_id,

@@ -12,9 +12,11 @@ from hepstack.batch.spec import Resources
 from hepstack.batch.staging import parse_stage_in, parse_stage_out
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.identity import invoking_user
 from hepstack.names import job_name
 from hepstack.quoting import check_text
 from hepstack.runtimes import Bind, get_runtime, parse_env
+from hepstack.runtimes.secret_files import Secret
 
 if TYPE_CHECKING:
     from hepstack.catalog.resolve import ResolvedImage
@@ -32,6 +34,7 @@ def plan_submission(
     task_file: Path | None = None,
     binds: list[str] | None = None,
     env: list[str] | None = None,
+    secrets: list[str] | None = None,
     cpus: int | None = None,
     memory: str | None = None,
     time: str | None = None,
@@ -72,6 +75,11 @@ def plan_submission(
     )
     resources.check()
     all_binds = (chosen.job_binds() if chosen else []) + [Bind.parse(text) for text in binds or []]
+    user = invoking_user()
+    given = [Secret.parse(text, uid=user.uid) for text in secrets or []]
+    site_secrets = chosen.job_secrets(user.uid, user.home) if chosen else []
+    overridden = {secret.name for secret in given}  # --secret NAME=FILE wins over the site's NAME
+    all_secrets = [secret for secret in site_secrets if secret.name not in overridden] + given
     environment = dict(profile.env if profile else {})
     environment.update(parse_env(env or []))
     resolved = resolve_image(image, context)
@@ -89,6 +97,7 @@ def plan_submission(
         tasks=tasks or 1,
         task_lines=task_lines,
         binds=all_binds,
+        secrets=all_secrets,
         env=environment,
         resources=resources,
         directives=list(profile.directives) if profile else [],

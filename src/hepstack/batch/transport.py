@@ -21,7 +21,7 @@ from pathlib import Path
 from hepstack import private, proc
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.names import LOGIN_HOST, LOGIN_HOST_RULE
-from hepstack.quoting import check_text, reject, remote_command
+from hepstack.quoting import remote_command
 
 SSH_UNREACHABLE = 255  # ssh(1): "exits with 255 if an error occurred" (its own, not the command's)
 RETRY_DELAYS = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd and 4th attempt
@@ -63,16 +63,6 @@ class LocalTransport(Transport):
         return proc.run(argv, cwd=cwd, input_text=input_text, timeout=timeout, check=check, hint=hint)
 
 
-def check_login_host(text: str) -> str:
-    check_text(text, "login_host")
-    match = LOGIN_HOST.match(text)
-    if match is None:
-        reject(text, "login_host", "is not an ssh destination", f"write {LOGIN_HOST_RULE}")
-    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
-        reject(text, "login_host", "has a port outside 1..65535", "write USER@HOST:PORT")
-    return text
-
-
 def control_directory() -> str:
     """A private directory (0700) for ssh's ControlMaster sockets: $XDG_RUNTIME_DIR, else /tmp. Short,
     since a unix socket path holds at most 107 bytes; ``%C`` (a 40-digit hash) names each socket."""
@@ -90,8 +80,9 @@ class SshTransport(Transport):
     remote = True
 
     def ssh_argv(self, line: str) -> list[str]:
-        match = LOGIN_HOST.match(check_login_host(self.login_host))
-        assert match is not None
+        match = LOGIN_HOST.match(self.login_host)  # a site file's, checked when it was read
+        if match is None:
+            raise HepstackError(f"bad login_host {self.login_host!r}", hint=f"write {LOGIN_HOST_RULE}")
         destination = f"{match['user']}@{match['host']}" if match["user"] else match["host"]
         argv = [proc.require("ssh", "a site with a login_host", "apt-get install openssh-client")]
         if self.ssh_config:
@@ -154,4 +145,7 @@ def site_transport(site: str | None) -> Transport:
     from hepstack.sites import load_sites
 
     found = load_sites().get(site)
-    return found.transport() if found is not None else LocalTransport()
+    if found is None or found.profile.login_host is None:
+        return LocalTransport()
+    config = found.profile.ssh_config
+    return SshTransport(found.profile.login_host, str(Path(config).expanduser()) if config else None)

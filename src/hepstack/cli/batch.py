@@ -38,6 +38,13 @@ def submit(
     account: Annotated[str | None, typer.Option(help="Account / project to charge.")] = None,
     bind: Annotated[list[str] | None, typer.Option("--bind", "-b", help="SRC:DST[:ro], repeatable.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="NAME=FILE, repeatable: FILE (yours, mode 0600) at /run/secrets/NAME in each task.",
+        ),
+    ] = None,
     workdir: Annotated[str | None, typer.Option("--workdir", "-w", help="Working directory inside.")] = None,
     name: Annotated[str | None, typer.Option(help="Job name (default: hepstack-CMD).")] = None,
     stage_in: Annotated[
@@ -74,6 +81,7 @@ def submit(
         task_file=task_file,
         binds=bind,
         env=env,
+        secrets=secret,
         cpus=cpus,
         memory=mem,
         time=time_limit,

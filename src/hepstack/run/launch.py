@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from hepstack import private
@@ -14,6 +15,7 @@ from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
 from hepstack.run import plan as launch_plan
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
+from hepstack.runtimes.secret_files import Secret
 
 
 def run(
@@ -26,16 +28,19 @@ def run(
     workdir: str | None,
     engine: str | None,
     print_only: bool,
+    secret: list[str] | None = None,
 ) -> None:
     """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry).
 
     Unless only printing, the resolved command is remembered (hepstack.run.plan), so that the next
-    identical run execs it straight away.
+    identical run execs it straight away. A run with ``--secret`` never is: its files' owner and mode
+    are checked on every run (the fast path leaves ``--secret`` to this full path).
     """
     context = Context.from_environment()
     key = launch_plan.plan_key(image_text, runtime_name, bind, env, workdir, engine)
     chosen = get_runtime(runtime_name)
     binds = [Bind.parse(text) for text in bind]
+    secrets = [Secret.parse(text, uid=invoking_user().uid) for text in secret or []]
     # signed before anything is read, so a change while resolving is seen by the next run
     watched = launch_plan.signatures([str(context.catalog_path), launch_plan.PASSWD])
     watched.update({item.source: launch_plan.MUST_EXIST for item in binds})
@@ -52,6 +57,8 @@ def run(
         tty=launch_plan.terminal_attached(),
         context=context,
     )
+    if secrets:
+        request = replace(request, secrets=secrets)
     exec_run(chosen, request, context, print_only=print_only, plan=(key, watched))
 
 
@@ -155,7 +162,7 @@ def exec_run(
         print(shell_line(argv))
         return
     process_env = runtime.process_env(request)
-    files = runtime.plan_files(request)
+    files = runtime.plan_files(request) if not request.secrets else None
     if files is not None:
         key, watched = plan
         holds: list[tuple[str, str]] = []

@@ -19,6 +19,7 @@ from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
 from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
+from hepstack.runtimes.secret_files import Secret, secret_variable
 
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
@@ -171,9 +172,13 @@ class RunRequest:
     # A batch task's container name (a job-time variable, validated by the job script): what the task's
     # trap and watcher stop on cancel (docs/cancel.md). None outside batch jobs.
     container_name: str | None = None
+    secrets: list[Secret] = field(default_factory=list)  # --secret NAME=FILE: runtimes bind them
 
     def __post_init__(self) -> None:
         check_image(self.image)
+        names = [secret.name for secret in self.secrets]
+        if len(set(names)) != len(names):
+            raise HepstackError("a secret name is given twice", hint="give each --secret NAME once")
         for word in self.command:
             argument(word, "command argument")
         check_environment(self.env, "--env")
@@ -184,12 +189,22 @@ class RunRequest:
     def with_image(self, image: str, cache_entry: str | None = None) -> RunRequest:
         return replace(self, image=image, cache_entry=cache_entry)
 
+    def mounted_binds(self, *, secrets_read_only: bool = True) -> list[Bind]:
+        """What a container runtime binds: ``binds``, then each secret's file at /run/secrets/NAME."""
+        files = [Bind(secret.source, secret.target, secrets_read_only) for secret in self.secrets]
+        return [*self.binds, *files]
+
+    def secret_assignments(self, *, in_image: bool = True) -> list[str]:
+        """``HEPSTACK_SECRET_<NAME>=PATH`` per secret: the path the job reads it at, never the content."""
+        return [f"{secret_variable(s.name)}={s.target if in_image else s.source}" for s in self.secrets]
+
 
 def login_command(request: RunRequest) -> list[str]:
     """``/bin/sh -l -c 'exec env "$@"' hepstack K=V ... CMD ...``: profile first, explicit env last."""
     check_command(request)
     assignments = [f"{name}={value}" for name, value in request.env.items()]
-    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *assignments, *request.command]
+    secrets = request.secret_assignments()
+    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *secrets, *assignments, *request.command]
 
 
 def check_command(request: RunRequest) -> None:

@@ -54,7 +54,9 @@ class NativeRuntime(Runtime):
             argv.append(f"TERM={os.environ['TERM']}")
         argv += [f"{name}={value}" for name, value in request.image_env.items()]
         script = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles) + LOGIN_SCRIPT
-        assignments = [f"{name}={value}" for name, value in request.env.items()]
+        # no mount namespace: a secret is its host file, named by HEPSTACK_SECRET_<NAME>
+        assignments = request.secret_assignments(in_image=False)
+        assignments += [f"{name}={value}" for name, value in request.env.items()]
         check_command(request)
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
 

@@ -44,7 +44,7 @@ def engine_run_options(request: RunRequest) -> list[str]:
     ]
     if request.tty:
         options += ["--interactive", "--tty"]
-    for bind in request.binds:
+    for bind in request.mounted_binds():  # --bind's, then --secret's (read-only)
         source = mount_option_value(bind.source, "bind source")
         target = mount_option_value(bind.target, "bind target")
         options += [

@@ -15,19 +15,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hepstack.errors import LocatedErrors, SpecError
-
-if TYPE_CHECKING:
-    from hepstack.batch.transport import Transport
-from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
+from hepstack.names import (
+    COMMAND_NAME,
+    ENV_NAME,
+    LOGIN_HOST,
+    LOGIN_HOST_RULE,
+    NAME_PATTERN,
+    NAME_RULE,
+)
 from hepstack.quoting import argument, check_text, reject
 from hepstack.resources import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.runtimes import Bind
 from hepstack.runtimes.base import check_container_path
+from hepstack.runtimes.secret_files import Secret, check_secret_name
 from hepstack.spec.validation import checked, load_document
 
 # Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
@@ -47,6 +52,15 @@ def _check_env(env: dict[str, str]) -> None:
         argument(value, f"env {name}")
 
 
+def _check_secrets(secrets: dict[str, str]) -> None:
+    """Names and paths only: the files belong to whoever submits, so they are checked at submission."""
+    for name, path in secrets.items():
+        check_secret_name(name)
+        check_text(path, f"secrets {name}")
+        if not path.startswith(("/", "~/")):
+            reject(path, f"secrets {name}", "is not an absolute path", "write /path/FILE or ~/path/FILE")
+
+
 def _check_tool(text: str) -> None:
     if not COMMAND_NAME.match(text):
         reject(text, "runtime_tool", "is not a command", "write a command name or path, e.g. podman-hpc")
@@ -57,9 +71,13 @@ def _check_image_root(text: str) -> None:
 
 
 def _check_login_host(text: str) -> None:
-    from hepstack.batch.transport import check_login_host
-
-    check_login_host(text)
+    """An ssh destination, ``[USER@]HOST[:PORT]`` or a ~/.ssh/config alias; never an ssh option."""
+    check_text(text, "login_host")
+    match = LOGIN_HOST.match(text)
+    if match is None:
+        reject(text, "login_host", "is not an ssh destination", f"write {LOGIN_HOST_RULE}")
+    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
+        reject(text, "login_host", "has a port outside 1..65535", "write USER@HOST:PORT")
 
 
 def _check_ssh_config(text: str) -> None:
@@ -97,6 +115,8 @@ class SiteProfile(BaseModel):
     image_root: Annotated[str, AfterValidator(checked(_check_image_root))] | None = None
     binds: list[Annotated[str, AfterValidator(checked(_check_bind))]] = Field(default_factory=list)
     env: Annotated[dict[str, str], AfterValidator(checked(_check_env))] = Field(default_factory=dict)
+    # NAME: FILE (absolute or ~/...): each job gets FILE at /run/secrets/NAME (docs/site-services.md)
+    secrets: Annotated[dict[str, str], AfterValidator(checked(_check_secrets))] = Field(default_factory=dict)
     resources: SiteResources = Field(default_factory=SiteResources)
     # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
     directives: list[Checked] = Field(default_factory=list)
@@ -122,14 +142,10 @@ class Site:
         (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
         return [Bind.parse(text, job_variables=True) for text in self.profile.binds]
 
-    def transport(self) -> Transport:
-        """Where this site's scheduler commands run: here, or on its login host over ssh."""
-        from hepstack.batch.transport import LocalTransport, SshTransport
-
-        if self.profile.login_host is None:
-            return LocalTransport()
-        config = self.profile.ssh_config
-        return SshTransport(self.profile.login_host, str(Path(config).expanduser()) if config else None)
+    def job_secrets(self, uid: int, home: str) -> list[Secret]:
+        """The site's secrets, their files checked now: the submitter's (``uid``, ``~`` = ``home``), 0600."""
+        items = self.profile.secrets.items()
+        return [Secret.from_site(name, path, uid=uid, home=home) for name, path in items]
 
 
 _HINTS = {
