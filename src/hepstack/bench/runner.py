@@ -12,7 +12,6 @@ too, read-only), and is its working directory, so the command line is identical 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,8 +24,8 @@ from hepstack.errors import HepstackError
 
 if TYPE_CHECKING:
     from hepstack.bench.verdict import Verdict
-    from hepstack.context import Context
     from hepstack.catalog.resolve import ResolvedImage
+    from hepstack.context import Context
     from hepstack.runtimes import Bind, Runtime
 
 Progress = Callable[[str], None]

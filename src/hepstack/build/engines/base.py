@@ -44,6 +44,9 @@ class Engine(ABC):
         """Extra environment for the build command."""
         return {}
 
+    # `info --format` template printing the directory of the engine's image store (prune measures it).
+    store_root_format = "{{.Store.GraphRoot}}"
+
     # Engine-specific options right after `build` (podman: layer cache, pull policy).
     build_options: tuple[str, ...] = ()
 

@@ -10,6 +10,7 @@ class DockerEngine(Engine):
     name = "docker"
     tool = "docker"
     install_hint = proc.DOCKER_INSTALL_HINT
+    store_root_format = "{{.DockerRootDir}}"
 
     def binary(self) -> str:
         return proc.docker_binary()
