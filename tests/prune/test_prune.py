@@ -23,6 +23,8 @@ import pytest
 
 from tests.conftest import hepstack, tool_works
 
+pytestmark = [pytest.mark.slow]
+
 STACK = """\
 stack: {stack}
 release: "1"
@@ -57,6 +59,10 @@ def _builds(stack: str, keys: list[str]) -> list[str]:
     """The builds (keys, in build order) whose image podman still holds."""
     present = _podman_ids(stack)
     return [key for key in keys if f"localhost/{stack}/app:{key}" in present]
+
+
+def _exists(image: str) -> bool:
+    return subprocess.run(["podman", "image", "exists", image], check=False).returncode == 0
 
 
 def _wait_for(condition, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +127,10 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
                     "true",
                     env=env,
                 ).stdout.split()[2]
+        first_of_key4 = _podman_ids(stack)[f"localhost/{stack}/app:{keys[3]}"]
+        hepstack("build", "--no-cache", str(spec), env=env)  # key 4 again: its first image is left untagged
         ids = _podman_ids(stack)
+        assert ids[f"localhost/{stack}/app:{keys[3]}"] != first_of_key4
         reference = {k: f"localhost/{stack}/app:{k}" for k in keys}
         assert all(reference[k] in ids for k in keys)
         _wait_for(lambda: len(list((tmp_path / "data" / "jobs").glob("*/1.exitcode"))) == 1, "job 2 to end")
@@ -149,12 +158,16 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
         assert re.search(rf"keep +cache +charliecloud/{tree2.name[:12]}: in use", dry), dry
         assert re.search(rf"would remove cache +charliecloud/{tree3.name[:12]} ", dry), dry
         assert re.search(rf"would remove jobdir +job {finished} ", dry), dry
+        assert re.search(
+            rf"would remove image +{first_of_key4[:12]} \(podman, untagged\) .*built again", dry
+        ), dry
         assert re.search(rf"keep +jobdir +job {running} .*RUNNING", dry), dry
         assert _podman_ids(stack) == ids and tree3.exists()  # a dry run removes nothing
 
         real = hepstack("prune", "--older-than", "0s", env=env).stdout
         assert _builds(stack, keys) == [keys[0], keys[3]], real
         assert tree2.exists() and not tree3.exists(), real
+        assert _exists(first_of_key4) is False, real
         assert len(list((tmp_path / "data" / "jobs").iterdir())) == 1, real
         freed = int(re.search(r"freed .* \((\d+) bytes\)", real)[1])  # type: ignore[index]
         assert freed >= 2_000_000, real  # at least the unique payloads of two builds and a tree

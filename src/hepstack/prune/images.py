@@ -8,6 +8,7 @@ removed by untagging every tag it has in the layer's repository (``podman rmi TA
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from hepstack import proc
@@ -22,7 +23,8 @@ def plan_images(catalog: Catalog, keep: int, in_use: dict[str, str]) -> tuple[Pr
     groups: dict[tuple[str, str, str], list[tuple[int, ImageRecord]]] = {}
     for row_id, record in catalog.rows():
         groups.setdefault((record.stack, record.layer, record.engine), []).append((row_id, record))
-    superseded: list[tuple[list[int], ImageRecord, ImageRecord]] = []
+    superseded: list[tuple[int, ImageRecord, ImageRecord]] = []
+    duplicates: list[tuple[int, ImageRecord, ImageRecord]] = []
     kept_ids: set[str] = set()
     for rows in groups.values():
         by_key: dict[str, list[tuple[int, ImageRecord]]] = {}
@@ -31,31 +33,57 @@ def plan_images(catalog: Catalog, keep: int, in_use: dict[str, str]) -> tuple[Pr
         newest = rows[0][1]
         for rank, same_key in enumerate(by_key.values()):
             row_id, record = same_key[0]
-            label = f"{record.stack}/{record.layer} ({record.engine}) key {record.key[:12]}"
-            for duplicate_id, duplicate in same_key[1:]:
-                plan.removals.append(
-                    Removal(
-                        "catalog",
-                        f"{label} row built {duplicate.built_at:%Y-%m-%d %H:%M:%S}",
-                        None,
-                        "duplicate row of one build",
-                        _forgetter(catalog, [duplicate_id]),
-                    )
-                )
+            duplicates += [(other_id, other, record) for other_id, other in same_key[1:]]
+            what = f"{record.reference} ({record.engine})"
             if rank < keep:
                 kept_ids.add(record.image_id)
                 why = "the newest build of its layer" if rank == 0 else f"one of the newest {keep}"
-                plan.kept.append(Kept("image", f"{record.reference} ({record.engine})", why))
+                plan.kept.append(Kept("image", what, why))
             elif record.image_id in in_use:
                 kept_ids.add(record.image_id)
-                plan.kept.append(
-                    Kept("image", f"{record.reference} ({record.engine})", in_use[record.image_id])
-                )
+                plan.kept.append(Kept("image", what, in_use[record.image_id]))
             else:
-                superseded.append(([row_id], record, newest))
-    for row_ids, record, newest in superseded:
-        plan.removals.append(_image_removal(catalog, row_ids, record, newest, kept_ids))
+                superseded.append((row_id, record, newest))
+    for row_id, record, newest in superseded:
+        plan.removals.append(_image_removal(catalog, [row_id], record, newest, kept_ids))
+    for row_id, record, primary in duplicates:
+        plan.removals.append(_duplicate_removal(catalog, row_id, record, primary, kept_ids | set(in_use)))
     return plan, kept_ids
+
+
+def _duplicate_removal(
+    catalog: Catalog, row_id: int, record: ImageRecord, primary: ImageRecord, keep_ids: set[str]
+) -> Removal:
+    """An earlier row of a key built again (``--no-cache``). Its row goes; its image too if the rebuild
+    left it without a tag (the key's tag moved to the new image) and nothing kept or in use is it."""
+    what = f"{record.stack}/{record.layer} ({record.engine}) key {record.key[:12]}"
+    what += f" built {record.built_at:%Y-%m-%d %H:%M:%S}"
+    reason = "an earlier row of a key built again"
+    if record.image_id == primary.image_id or record.image_id in keep_ids:
+        return Removal("catalog", what, None, reason + " (same image)", _forgetter(catalog, [row_id]))
+    from hepstack.build.engines import get_engine
+
+    engine = get_engine(record.engine)
+    try:
+        found = proc.run(
+            [*engine.inspect_argv(record.image_id)[:-1], "--format", "{{json .RepoTags}}", record.image_id],
+            check=False,
+            timeout=60,
+        )
+    except (ProcessError, HepstackError):
+        return Removal("catalog", what, None, reason, _forgetter(catalog, [row_id]))
+    if found.returncode != 0 or json.loads(found.stdout.strip() or "null"):
+        return Removal(
+            "catalog", what, None, reason + "; its image is gone or tagged", _forgetter(catalog, [row_id])
+        )
+    return Removal(
+        "image",
+        f"{record.image_id.removeprefix('sha256:')[:12]} ({record.engine}, untagged)",
+        record.size,
+        reason + f": the image it built before {primary.image_id.removeprefix('sha256:')[:12]}",
+        _remover(catalog, [row_id], record.engine, [record.image_id]),
+        engine=record.engine,
+    )
 
 
 def _forgetter(catalog: Catalog, row_ids: list[int]) -> Callable[[], str | None]:
@@ -79,18 +107,27 @@ def _image_removal(
             "catalog", what, None, reason + f"; no longer in {record.engine}", _forgetter(catalog, row_ids)
         )
 
+    remove = _remover(catalog, row_ids, record.engine, tags)
+    return Removal("image", what, record.size, reason, remove, engine=record.engine)
+
+
+def _remover(
+    catalog: Catalog, row_ids: list[int], engine_name: str, names: list[str]
+) -> Callable[[], str | None]:
+    """``rmi NAMES`` (tags or an id, never --force), then the rows; the engine's refusal is the answer."""
+
     def remove() -> str | None:
         from hepstack.build.engines import get_engine
 
-        engine = get_engine(record.engine)
+        engine = get_engine(engine_name)
         try:
-            proc.run([engine.binary(), "rmi", *tags], timeout=300)
+            proc.run([engine.binary(), "rmi", *names], timeout=300)
         except (ProcessError, HepstackError) as exc:
             return exc.message.splitlines()[-1] if exc.message else "the engine refused"
         catalog.forget(row_ids)
         return None
 
-    return Removal("image", what, record.size, reason, remove, engine=record.engine)
+    return remove
 
 
 def engine_tags(record: ImageRecord) -> list[str]:
