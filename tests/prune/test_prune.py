@@ -1,10 +1,11 @@
 """`hepstack prune` against real podman images, a real node cache and real local batch jobs.
 
 Four builds of one copy-only layer (a seed image imported into podman: no download, seconds). Build 1
-is used by a running job, build 2's ch-run tree is held by this process through the cache's own use
-lock (as a running ch-run holds it), build 3 is unused, build 4 is the newest. Prune keeps 1, 2's entry
-and 4, and removes 3 with its entry, 2's image and a finished job's directory; once the job ends and
-the lock is dropped, a second prune removes 1 and 2's entry too.
+is used by a running job, build 2 is pinned by a waiting pipeline stream and its ch-run tree is held by
+this process through the cache's own use lock (as a running ch-run holds it), build 3 is unused, build
+4 is the newest (built twice: --no-cache leaves its first image untagged). Prune keeps 1, 2 with its
+entry, and 4, and removes 3 with its entry, 4's first image and a finished job's directory; once the
+job ends, the stream is cancelled and the lock dropped, a second prune removes 1 and 2 too.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ layers:
 """
 
 
+PIPELINE = """\
+pipeline: pinner
+version: 1
+defaults: {{scheduler: local, runtime: native}}
+steps:
+  use:
+    image: {stack}/app
+    command: ["true"]
+"""
 CONVERT = (
     "import sys; from hepstack.context import Context; from hepstack.registry.convert import cached_image; "
     "cached_image(sys.argv[1], 'podman', 'charliecloud', Context.from_environment())"
@@ -127,6 +137,9 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
                     "true",
                     env=env,
                 ).stdout.split()[2]
+            if build == 1:  # a pipeline stream, waiting, pins build 2
+                (tmp_path / "pin.yaml").write_text(PIPELINE.format(stack=stack))
+                hepstack("pipeline", "create", str(tmp_path / "pin.yaml"), "--stream", "s1", env=env)
         first_of_key4 = _podman_ids(stack)[f"localhost/{stack}/app:{keys[3]}"]
         hepstack("build", "--no-cache", str(spec), env=env)  # key 4 again: its first image is left untagged
         ids = _podman_ids(stack)
@@ -155,6 +168,7 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
         assert re.search(rf"would remove image +{re.escape(reference[keys[2]])} .*\[2\.\d MB\]", dry), dry
         assert re.search(rf"keep +image +{re.escape(reference[keys[0]])} .*job {running} .*RUNNING", dry), dry
         assert re.search(rf"keep +image +{re.escape(reference[keys[3]])} .*newest build", dry), dry
+        assert re.search(rf"keep +image +{re.escape(reference[keys[1]])} .*pipeline pinner stream s1", dry)
         assert re.search(rf"keep +cache +charliecloud/{tree2.name[:12]}: in use", dry), dry
         assert re.search(rf"would remove cache +charliecloud/{tree3.name[:12]} ", dry), dry
         assert re.search(rf"would remove jobdir +job {finished} ", dry), dry
@@ -165,16 +179,17 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
         assert _podman_ids(stack) == ids and tree3.exists()  # a dry run removes nothing
 
         real = hepstack("prune", "--older-than", "0s", env=env).stdout
-        assert _builds(stack, keys) == [keys[0], keys[3]], real
+        assert _builds(stack, keys) == [keys[0], keys[1], keys[3]], real
         assert tree2.exists() and not tree3.exists(), real
         assert _exists(first_of_key4) is False, real
         assert len(list((tmp_path / "data" / "jobs").iterdir())) == 1, real
         freed = int(re.search(r"freed .* \((\d+) bytes\)", real)[1])  # type: ignore[index]
-        assert freed >= 2_000_000, real  # at least the unique payloads of two builds and a tree
+        assert freed >= 2_000_000, real  # at least build 3's unique payload and its tree
 
         stop.touch()
         _wait_for(lambda: "RUNNING" not in hepstack("jobs", running, env=env).stdout, "the job to end")
         holder.release()
+        hepstack("pipeline", "cancel", "pinner/s1", env=env)
         again = hepstack("prune", "--older-than", "0s", env=env).stdout
         assert _builds(stack, keys) == [keys[3]], again
         assert not tree2.exists(), again

@@ -29,10 +29,10 @@ def plan_cache(context: Context, kept_ids: set[str]) -> PrunePlan:
     kept_names = {image_id.removeprefix("sha256:") for image_id in kept_ids}
     for entry in sorted(cache.entries(), key=lambda entry: str(entry.path)):
         what = f"{entry.kind}/{entry.image_id[:12]}"
-        if entry.image_id in kept_names:
-            plan.kept.append(Kept("cache", what, "an entry of a kept image"))
-        elif in_use(str(entry.path)):
+        if in_use(str(entry.path)):
             plan.kept.append(Kept("cache", what, "in use: held by a running container"))
+        elif entry.image_id in kept_names:
+            plan.kept.append(Kept("cache", what, "an entry of a kept image"))
         else:
             plan.removals.append(
                 Removal(
