@@ -27,7 +27,7 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # NAME=VALUE arguments, already validated); its values are arguments, never script text.
 FIND_COMMAND = (
     '( for word do case $word in *=*) export "$word" ;; *) command -v "$word" >/dev/null 2>&1 || { '
-    "printf 'error: %s is not on PATH natively (PATH=%s)\\n' \"$word\" \"$PATH\" >&2; "
+    'printf \'error: %s is not on PATH natively (PATH=%s)\\n\' "$word" "$PATH" >&2; '
     "printf 'hint: put the bin directory of the native install of the release first on PATH: "
     f"--env PATH=DIR:{DEFAULT_PATH} (docs/running.md, Native runs)\\n' >&2; exit 127; }}; break ;; esac; "
     "done ) || exit 127; "
