@@ -44,8 +44,11 @@ def plan_images(catalog: Catalog, keep: int, in_use: dict[str, str]) -> tuple[Pr
                 plan.kept.append(Kept("image", what, in_use[record.image_id]))
             else:
                 superseded.append((row_id, record, newest))
+    recorded = {(record.reference, record.engine) for rows in groups.values() for _, record in rows}
     for row_id, record, newest in superseded:
         plan.removals.append(_image_removal(catalog, [row_id], record, newest, kept_ids))
+        if record.image_id not in kept_ids:
+            plan.removals += _copies(record, newest, recorded)
     for row_id, record, primary in duplicates:
         plan.removals.append(_duplicate_removal(catalog, row_id, record, primary, kept_ids | set(in_use)))
     return plan, kept_ids
@@ -111,8 +114,36 @@ def _image_removal(
     return Removal("image", what, record.size, reason, remove, engine=record.engine)
 
 
+def _copies(record: ImageRecord, newest: ImageRecord, recorded: set[tuple[str, str]]) -> list[Removal]:
+    """The copies of a superseded image hepstack made in the other engines (``run --runtime docker`` of a
+    podman build loads it into docker under the same reference and id); not one that engine's catalog
+    rows account for, which its own group decides."""
+    from dataclasses import replace
+
+    from hepstack.build.engines import ENGINES
+
+    found = []
+    for engine_name in sorted(ENGINES):
+        if engine_name == record.engine or (record.reference, engine_name) in recorded:
+            continue
+        copy = replace(record, engine=engine_name)
+        tags = engine_tags(copy)
+        if tags:
+            found.append(
+                Removal(
+                    "image",
+                    f"{record.reference} ({engine_name}, copy)",
+                    record.size,
+                    f"a copy of a build superseded by key {newest.key[:12]}",
+                    _remover(None, [], engine_name, tags),
+                    engine=engine_name,
+                )
+            )
+    return found
+
+
 def _remover(
-    catalog: Catalog, row_ids: list[int], engine_name: str, names: list[str]
+    catalog: Catalog | None, row_ids: list[int], engine_name: str, names: list[str]
 ) -> Callable[[], str | None]:
     """``rmi NAMES`` (tags or an id, never --force), then the rows; the engine's refusal is the answer."""
 
@@ -124,7 +155,8 @@ def _remover(
             proc.run([engine.binary(), "rmi", *names], timeout=300)
         except (ProcessError, HepstackError) as exc:
             return exc.message.splitlines()[-1] if exc.message else "the engine refused"
-        catalog.forget(row_ids)
+        if catalog is not None:
+            catalog.forget(row_ids)
         return None
 
     return remove
