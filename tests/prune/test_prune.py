@@ -10,30 +10,22 @@ job ends, the stream is cancelled and the lock dropped, a second prune removes 1
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import hepstack, tool_works
+from tests.tiny_images import STACK as TINY_STACK
+from tests.tiny_images import import_seed, remove_images
 
 pytestmark = [pytest.mark.slow]
-
-STACK = """\
-stack: {stack}
-release: "1"
-layers:
-  app:
-    from: {seed}
-    copy: {{payload.bin: /payload.bin}}
-"""
 
 
 PIPELINE = """\
@@ -84,19 +76,12 @@ def _wait_for(condition, what: str, seconds: float = 30) -> None:  # type: ignor
 
 
 @pytest.fixture
-def seed(tmp_path: Path):  # type: ignore[no-untyped-def]
+def seed(tmp_path: Path) -> Iterator[str]:
     if not tool_works("podman", "info"):
         pytest.skip("podman does not work here (run scripts/setup-host.sh)")
-    name = f"localhost/prune-seed-{uuid.uuid4().hex[:8]}:1"
-    archive = tmp_path / "seed.tar"
-    with tarfile.open(archive, "w") as tar:
-        data = b"seed\n"
-        info = tarfile.TarInfo("etc/seed.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    subprocess.run(["podman", "import", str(archive), name], capture_output=True, check=True)
+    name = import_seed(tmp_path)
     yield name
-    subprocess.run(["podman", "rmi", "--force", name], capture_output=True, check=False)
+    remove_images("podman", name)
 
 
 def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Path) -> None:
@@ -104,7 +89,7 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
     env = {"HEPSTACK_DATA_DIR": str(tmp_path / "data"), "HEPSTACK_CACHE_DIR": str(tmp_path / "cache")}
     env["HEPSTACK_STATE_DB"] = f"sqlite:///{tmp_path / 'data' / 'state.sqlite'}"
     spec = tmp_path / "stack.yaml"
-    spec.write_text(STACK.format(stack=stack, seed=seed))
+    spec.write_text(TINY_STACK.format(stack=stack, seed=seed))
     stop = tmp_path / "stop"
     keys = []
     try:
