@@ -182,3 +182,32 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
         stop.touch()
         for name in _podman_ids(stack):
             subprocess.run(["podman", "rmi", "--force", name], capture_output=True, check=False)
+
+
+def test_an_image_a_container_uses_is_refused_by_the_engine_and_kept(seed: str, tmp_path: Path) -> None:
+    """A superseded image that a (stopped) container was made from: podman refuses its removal, so
+    prune says `not removed` and keeps its catalog row; without --force nothing a container needs goes."""
+    env = {"HEPSTACK_DATA_DIR": str(tmp_path / "data"), "HEPSTACK_CACHE_DIR": str(tmp_path / "cache")}
+    stack = f"prune-{uuid.uuid4().hex[:8]}"
+    spec = tmp_path / "stack.yaml"
+    spec.write_text(TINY_STACK.format(stack=stack, seed=seed))
+    keys, container = [], ""
+    try:
+        for _build in range(2):
+            (tmp_path / "payload.bin").write_bytes(os.urandom(1000))
+            out = hepstack("build", str(spec), env=env).stdout
+            keys.append(re.search(r"│ app\s+│ ([0-9a-f]{12})", out)[1])  # type: ignore[index]
+        old = f"localhost/{stack}/app:{keys[0]}"
+        container = subprocess.run(
+            ["podman", "create", old, "/payload.bin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        said = hepstack("prune", env=env).stdout
+        assert re.search(rf"not removed image +{re.escape(old)} \(podman\): .*container", said), said
+        assert "removed 0 of 1; freed" in said, said
+        assert _builds(stack, keys) == keys
+        assert keys[0] in hepstack("images", "--stack", stack, env=env).stdout  # its row is kept too
+    finally:
+        if container:
+            subprocess.run(["podman", "rm", "--force", container], capture_output=True, check=False)
+        for name in _podman_ids(stack):
+            subprocess.run(["podman", "rmi", "--force", name], capture_output=True, check=False)
