@@ -65,10 +65,10 @@ class NativeRuntime(Runtime):
         if "TERM" in os.environ and request.tty:
             argv.append(f"TERM={os.environ['TERM']}")
         argv += [f"{name}={value}" for name, value in request.image_env.items()]
-        profiles = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles)
-        script = profiles + FIND_COMMAND + LOGIN_SCRIPT
+        script = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles) + LOGIN_SCRIPT
         assignments = [f"{name}={value}" for name, value in request.env.items()]
         check_command(request)
+        script = script.removesuffix(LOGIN_SCRIPT) + FIND_COMMAND + LOGIN_SCRIPT  # PATH as profiles left it
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
 
     def plan_files(self, request: RunRequest) -> list[str] | None:

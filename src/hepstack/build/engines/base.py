@@ -44,9 +44,6 @@ class Engine(ABC):
         """Extra environment for the build command."""
         return {}
 
-    # `info --format` template printing the directory of the engine's image store (prune measures it).
-    store_root_format = "{{.Store.GraphRoot}}"
-
     # Engine-specific options right after `build` (podman: layer cache, pull policy).
     build_options: tuple[str, ...] = ()
 
@@ -75,6 +72,9 @@ class Engine(ABC):
         if request.timestamp is not None and self.timestamp_option is not None:
             argv.append(f"{self.timestamp_option}={int(request.timestamp)}")
         return [*argv, str(request.context)]
+
+    # `info --format` template printing the directory of the engine's image store (prune measures it).
+    store_root_format = "{{.Store.GraphRoot}}"
 
     def inspect_images_argv(self, references: list[str]) -> list[str]:
         """One call that tells which of ``references`` exist, with id, size and tags. It exits non-zero

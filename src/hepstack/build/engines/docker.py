@@ -10,7 +10,6 @@ class DockerEngine(Engine):
     name = "docker"
     tool = "docker"
     install_hint = proc.DOCKER_INSTALL_HINT
-    store_root_format = "{{.DockerRootDir}}"
 
     def binary(self) -> str:
         return proc.docker_binary()
@@ -21,6 +20,8 @@ class DockerEngine(Engine):
         # socket costs ~1 ms. The client answers when the socket cannot (DOCKER_HOST=tcp://, no access).
         answer = daemon_has_image(reference)
         return super().has_image(reference) if answer is None else answer
+
+    store_root_format = "{{.DockerRootDir}}"
 
     def build_env(self, request: BuildRequest) -> dict[str, str]:
         return {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}
