@@ -15,7 +15,7 @@ def job_states(context: Context) -> list[tuple[JobRecord, str]]:
     """Every recorded batch job with ``""`` when all its tasks are final, else what is not (QUEUED,
     RUNNING, UNKNOWN...). A job whose scheduler cannot be asked counts as unfinished: not knowing is
     no licence to remove its image or its directory."""
-    from hepstack.batch.executor import job_status
+    from hepstack.batch.executor import job_status, read_exit_codes
     from hepstack.batch.store import JobStore
 
     store = JobStore.open(context)
@@ -25,6 +25,9 @@ def job_states(context: Context) -> list[tuple[JobRecord, str]]:
         store.close()
     found = []
     for record in records:
+        if len(read_exit_codes(record.jobdir, record.tasks)) == record.tasks:
+            found.append((record, ""))  # every task wrote its exit code: final, no scheduler to ask
+            continue
         try:
             states = {status.state for status in job_status(record)}
             state = ",".join(sorted(s.value for s in states if not s.final))
