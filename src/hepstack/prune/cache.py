@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from hepstack.cache_use import open_lock, use_files
 from hepstack.context import Context
 from hepstack.prune.model import Kept, PrunePlan, Removal
-from hepstack.run.cache_use import open_lock, use_files
 
 
 def plan_cache(context: Context, kept_ids: set[str]) -> PrunePlan:
