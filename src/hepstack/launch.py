@@ -187,7 +187,8 @@ def exec_run(
     """Replace this process with the runtime's command (or print it); remember it under ``plan``'s key."""
     from hepstack.runtimes import shell_line
 
-    request = runtime.prepare(request, context)  # so --print shows what would really run (ch-run's tree)
+    # --print shows what would really run (ch-run's tree) without converting the image to show it
+    request = runtime.preview(request, context) if print_only else runtime.prepare(request, context)
     argv = runtime.argv(request)
     if print_only:
         print(shell_line(argv))

@@ -63,6 +63,31 @@ def cache_limit(environment: Mapping[str, str] | None = None) -> int | None:
     return parse_size(text) if text else None
 
 
+def entry_path(root: Path | str, kind: str, image_id: str) -> Path:
+    """Where the entry of ``image_id`` is (or will be): ``root/<kind>/<id without sha256:>``; no I/O.
+
+    The one naming rule, shared by :meth:`NodeCache.get`, ``hepstack run --print`` and job scripts."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    name = image_id.removeprefix("sha256:")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
+        raise HepstackError(
+            f"{image_id!r} is not an image id or digest (sha256:<hex digits>)",
+            hint="node-cache entries are named by content: give an image of the engine store or a registry",
+        )
+    return Path(root) / kind / name
+
+
+@dataclass(frozen=True)
+class JobNodeCache:
+    """The node cache as a job script sees it: its directory (the submitting user's setting, which the
+    nodes must have: a node-local path such as /tmp/... or a shared one) and whose entries it trusts."""
+
+    root: str
+    owner: int  # uid: the only account that converts there
+    shared: bool  # HEPSTACK_CACHE_OWNER: others read the owner's entries (0755 folders, 0644 files)
+
+
 @dataclass(frozen=True)
 class CacheEntry:
     kind: str
@@ -116,9 +141,9 @@ class NodeCache:
 
         The caller keeps a shared use lock on the entry until its process (or the runtime it execs) exits.
         """
+        final = entry_path(self.root, kind, image_id)
         directory = self._directory(kind)
-        name = image_id.removeprefix("sha256:")
-        final = directory / name
+        name = final.name
         use_lock, meta = use_files(str(final))
         while True:
             # others than the owner of a shared cache cannot make a missing use lock (nor the entry)
@@ -138,6 +163,9 @@ class NodeCache:
                     hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
                 )
             self._convert_once(directory, name, final, convert, label or image_id)
+
+    def job_cache(self) -> JobNodeCache:
+        return JobNodeCache(str(self.root), self.owner, self.shared)
 
     def release(self) -> None:
         """Drop the use locks this process holds (when it is done with the entries, without exec)."""

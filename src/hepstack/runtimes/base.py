@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import proc
 from hepstack.context import Context
@@ -18,6 +19,9 @@ from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
 from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
+
+if TYPE_CHECKING:
+    from hepstack.registry.cache import JobNodeCache
 
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
@@ -245,6 +249,11 @@ class Runtime(ABC):
         """Anything to do before ``argv`` (unpack an image, create mount points); default nothing."""
         return request
 
+    def preview(self, request: RunRequest, context: Context) -> RunRequest:
+        """What ``prepare`` would return, without its costly part (`hepstack run --print` converts no
+        image: it shows the node-cache path the entry has or will have); default ``prepare``."""
+        return self.prepare(request, context)
+
     def process_env(self, request: RunRequest) -> dict[str, str]:
         """Environment the runtime's own process needs (not the container's); default nothing."""
         return {}
@@ -260,6 +269,12 @@ class Runtime(ABC):
         """Scheduler options this runtime needs, as (option, value), e.g. Shifter's ``--image`` on
         SLURM; the scheduler writes and quotes them like its own."""
         return []
+
+    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+        """The request as the job runs it, and the shell lines that make its image ready on the node
+        before the task starts (Charliecloud, Apptainer: an entry of the node cache, made by the job
+        with the functions of batch/templates/node_cache.sh). Default: the image as it is, no lines."""
+        return request, []
 
     def job_setup(self, request: RunRequest) -> list[str]:
         """Shell lines to run in the job before the container starts (e.g. ``shifterimg pull``)."""
