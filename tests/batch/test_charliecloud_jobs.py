@@ -10,13 +10,14 @@ import os
 import pwd
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from hepstack.registry.cache import NodeCache
-from tests.batch.conftest import batch_cli
+from tests.batch.conftest import BATCH_CLI, batch_cli
 from tests.batch.small_image import ENVIRONMENT, import_small_image, write_rootfs
 from tests.conftest import tool_works
 
@@ -116,3 +117,36 @@ def test_submit_charliecloud_converts_once_per_node_and_runs(
             uptimes = [re.findall(r"^([0-9.]+) [0-9.]+$", log, re.MULTILINE) for log in logs.values()]
             spans = [(float(start), float(end)) for start, end in uptimes]
             assert max(start for start, _ in spans) < min(end for _, end in spans), spans
+
+
+def test_root_without_user_runs_a_charliecloud_job(tmp_path: Path) -> None:
+    """ch-run refuses to start without $USER; a job of root's (or of a site whose job environment has no
+    $USER) takes it from the uid. The local executor, as root, with USER and LOGNAME unset."""
+    if os.geteuid() != 0:
+        pytest.skip("shows root's job environment")
+    if not tool_works("podman", "--version") or shutil.which("ch-run") is None:
+        pytest.skip("podman and ch-run are needed (scripts/setup-host.sh)")
+    archive = tmp_path / "rootfs.tar"
+    write_rootfs(archive)
+    reference = f"localhost/hepstack-tests/root-small:{os.getpid()}"
+    import_small_image(archive, reference, [])
+    env = {k: v for k, v in os.environ.items() if k not in ("USER", "LOGNAME")}
+    env.update(
+        HEPSTACK_DATA_DIR=str(tmp_path / "data"),
+        HEPSTACK_CACHE_DIR=str(tmp_path / "cache"),
+        HEPSTACK_STATE_DB=f"sqlite:///{tmp_path / 'state.sqlite'}",
+        HEPSTACK_SITES_PATH=str(tmp_path / "sites"),
+    )
+    try:
+        result = subprocess.run(
+            [*BATCH_CLI, "submit", "--scheduler", "local", "--runtime", "charliecloud", reference,
+             "--", "sh", "-c", "echo ran as uid $(id -u)"],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        jobdir = Path(re.search(r"script (\S+)/job\.sh", result.stdout)[1])  # type: ignore[index]
+        codes = _wait_for_exit_codes(jobdir, 1, 120)
+        log = (jobdir / "1.log").read_text()
+        assert codes == {1: "0"}, log
+        assert "ran as uid 0" in log and "USER not set" not in log
+    finally:
+        subprocess.run(["podman", "rmi", "--force", reference], capture_output=True, check=False)

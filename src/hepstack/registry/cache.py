@@ -157,12 +157,27 @@ class NodeCache:
             if use >= 0:
                 os.close(use)
             if not self._mine:
-                raise HepstackError(
-                    f"the shared node cache {self.root} has no {kind} entry of {label or image_id}, "
-                    f"and only its owner {private.owner_name(self.owner)} makes entries there",
-                    hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
-                )
+                raise self._not_made(kind, label or image_id)
             self._convert_once(directory, name, final, convert, label or image_id)
+
+    def lookup(self, kind: str, image_id: str, label: str = "") -> Path:
+        """Where the entry of ``image_id`` is or will be, checked as :meth:`get` checks it (the cache's
+        folders, an existing entry's owner and mode), but nothing is converted nor held: what
+        `hepstack run --print` shows."""
+        final = entry_path(self.root, kind, image_id)
+        self._directory(kind)
+        if os.path.lexists(final):
+            self._check_entry(final)
+        elif not self._mine:
+            raise self._not_made(kind, label or image_id)
+        return final
+
+    def _not_made(self, kind: str, label: str) -> HepstackError:
+        return HepstackError(
+            f"the shared node cache {self.root} has no {kind} entry of {label}, "
+            f"and only its owner {private.owner_name(self.owner)} makes entries there",
+            hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
+        )
 
     def job_cache(self) -> JobNodeCache:
         return JobNodeCache(str(self.root), self.owner, self.shared)

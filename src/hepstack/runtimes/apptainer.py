@@ -90,10 +90,9 @@ class ApptainerRuntime(Runtime):
     def preview(self, request: RunRequest, context: Context) -> RunRequest:
         if not is_local_engine_image(request):
             return request
-        from hepstack.registry.cache import entry_path
-        from hepstack.registry.convert import SIF_NAME
+        from hepstack.registry.convert import SIF_NAME, node_cache
 
-        entry = entry_path(context.node_cache, "sif", image_key(request))
+        entry = node_cache(context).lookup("sif", image_key(request), request.image)
         return request.with_image(f"{entry}/{SIF_NAME}", cache_entry=str(entry))
 
     def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:

@@ -91,9 +91,9 @@ class CharliecloudRuntime(Runtime):
     def preview(self, request: RunRequest, context: Context) -> RunRequest:
         if request.image.startswith("/"):
             return request
-        from hepstack.registry.cache import entry_path
+        from hepstack.registry.convert import node_cache
 
-        entry = str(entry_path(context.node_cache, "charliecloud", image_key(request)))
+        entry = str(node_cache(context).lookup("charliecloud", image_key(request), request.image))
         return request.with_image(entry, cache_entry=entry)
 
     def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
