@@ -4,9 +4,16 @@ needed to show how a job gets its image; this one converts in a second."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import tool_works
 
 PROGRAMS = {"/bin/dash": "bin/sh", **{f"/usr/bin/{name}": f"usr/bin/{name}" for name in
             ("env", "sleep", "true", "cat", "ls", "id")}}  # fmt: skip
@@ -42,3 +49,15 @@ def import_small_image(archive: Path, reference: str, run_as: list[str]) -> str:
     found = subprocess.run([*run_as, "podman", "image", "inspect", "--format", "{{.Id}}", reference],
                            check=True, capture_output=True, text=True)  # fmt: skip
     return f"sha256:{found.stdout.strip().removeprefix('sha256:')}"
+
+
+@pytest.fixture(scope="session")
+def small_image(test_user: pwd.struct_passwd, shared_tmp: Path) -> tuple[str, str]:
+    """A few-MB image in the test user's rootless podman store: (reference, image id)."""
+    if not tool_works("podman", "--version") or shutil.which("ch-run") is None:
+        pytest.skip("podman and ch-run are needed (scripts/setup-host.sh)")
+    archive = shared_tmp / "small-rootfs.tar"
+    write_rootfs(archive)
+    archive.chmod(0o644)
+    reference = f"localhost/hepstack-tests/small:{os.getpid()}"
+    return reference, import_small_image(archive, reference, ["runuser", "-u", test_user.pw_name, "--"])

@@ -28,18 +28,6 @@ SCHEDULERS = {"slurm": ("sinfo", "--noheader"), "sge": ("qstat", "-g", "c")}
 QUEUES = {"slurm": "scale", "sge": None}
 
 
-@pytest.fixture(scope="module")
-def small_image(test_user: pwd.struct_passwd, shared_tmp: Path) -> tuple[str, str]:
-    """A few-MB image in the test user's rootless podman store: (reference, image id)."""
-    if not tool_works("podman", "--version") or shutil.which("ch-run") is None:
-        pytest.skip("podman and ch-run are needed (scripts/setup-host.sh)")
-    archive = shared_tmp / "small-rootfs.tar"
-    write_rootfs(archive)
-    archive.chmod(0o644)
-    reference = f"localhost/hepstack-tests/small:{os.getpid()}"
-    return reference, import_small_image(archive, reference, ["runuser", "-u", test_user.pw_name, "--"])
-
-
 def _cold_env(user_env: dict[str, str], shared_tmp: Path, name: str) -> dict[str, str]:
     state = shared_tmp / "user-state"
     return {
