@@ -90,7 +90,7 @@ class CharliecloudRuntime(Runtime):
 
     def preview(self, request: RunRequest, context: Context) -> RunRequest:
         if request.image.startswith("/"):
-            return request
+            return self.prepare(request, context)  # no conversion: only the binds' mount points, checked
         from hepstack.registry.convert import node_cache
 
         entry = str(node_cache(context).lookup("charliecloud", image_key(request), request.image))

@@ -165,6 +165,7 @@ hepstack_sif_from_source() {  # APPTAINER SOURCE TARGET: a registry image (docke
 
 hepstack_mount_points() {  # TREE TARGET...: each TARGET a directory of TREE (ch-run cannot make them)
     local root current step part target parts
+    [ -d "$1" ] || return 0  # not a tree here (a SquashFS file, a missing path): ch-run says what it is
     root=$(realpath -e -- "$1") || return
     shift
     for target in "$@"; do
