@@ -41,8 +41,9 @@ from pathlib import Path
 from hepstack import private
 from hepstack.cache_use import hold_shared, mark_used, open_lock, use_files
 from hepstack.errors import HepstackError
+from hepstack.registry.entries import KINDS, JobNodeCache, entry_path
 
-KINDS = ("charliecloud", "squashfs", "sif")
+__all__ = ["KINDS", "CacheEntry", "JobNodeCache", "NodeCache", "cache_limit", "entry_path", "parse_size"]
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BINARY = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
 
@@ -61,31 +62,6 @@ def cache_limit(environment: Mapping[str, str] | None = None) -> int | None:
     environment = os.environ if environment is None else environment
     text = environment.get("HEPSTACK_CACHE_MAX", "").strip()
     return parse_size(text) if text else None
-
-
-def entry_path(root: Path | str, kind: str, image_id: str) -> Path:
-    """Where the entry of ``image_id`` is (or will be): ``root/<kind>/<id without sha256:>``; no I/O.
-
-    The one naming rule, shared by :meth:`NodeCache.get`, ``hepstack run --print`` and job scripts."""
-    if kind not in KINDS:
-        raise ValueError(kind)
-    name = image_id.removeprefix("sha256:")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
-        raise HepstackError(
-            f"{image_id!r} is not an image id or digest (sha256:<hex digits>)",
-            hint="node-cache entries are named by content: give an image of the engine store or a registry",
-        )
-    return Path(root) / kind / name
-
-
-@dataclass(frozen=True)
-class JobNodeCache:
-    """The node cache as a job script sees it: its directory (the submitting user's setting, which the
-    nodes must have: a node-local path such as /tmp/... or a shared one) and whose entries it trusts."""
-
-    root: str
-    owner: int  # uid: the only account that converts there
-    shared: bool  # HEPSTACK_CACHE_OWNER: others read the owner's entries (0755 folders, 0644 files)
 
 
 @dataclass(frozen=True)

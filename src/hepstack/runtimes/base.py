@@ -11,17 +11,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
 from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
-
-if TYPE_CHECKING:
-    from hepstack.registry.cache import JobNodeCache
+from hepstack.registry.entries import JobNodeCache
 
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
@@ -250,8 +246,7 @@ class Runtime(ABC):
         return request
 
     def preview(self, request: RunRequest, context: Context) -> RunRequest:
-        """What ``prepare`` would return, without its costly part (`hepstack run --print` converts no
-        image: it shows the node-cache path the entry has or will have); default ``prepare``."""
+        """``prepare`` without converting anything (`hepstack run --print`); default ``prepare``."""
         return self.prepare(request, context)
 
     def process_env(self, request: RunRequest) -> dict[str, str]:
@@ -271,9 +266,8 @@ class Runtime(ABC):
         return []
 
     def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
-        """The request as the job runs it, and the shell lines that make its image ready on the node
-        before the task starts (Charliecloud, Apptainer: an entry of the node cache, made by the job
-        with the functions of batch/templates/node_cache.sh). Default: the image as it is, no lines."""
+        """The request as the job runs it and the commands that make its image ready on the node (a
+        node-cache entry, batch/templates/node_cache.sh); default: the image as given, no commands."""
         return request, []
 
     def job_setup(self, request: RunRequest) -> list[str]:
