@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.errors import HepstackError
