@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import proc
 from hepstack.context import Context
@@ -18,8 +19,9 @@ from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
 from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
-from hepstack.registry.entries import JobNodeCache
 
+if TYPE_CHECKING:  # not at run time: it would load the cache code
+    from hepstack.registry.entries import JobNodeCache
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
 # profile by env(1), so they win over anything a profile sets.
@@ -278,10 +280,9 @@ class Runtime(ABC):
     def job_stop(self, tool: str) -> list[str]:
         """Shell lines that stop the task's container, named ``$HEPSTACK_CONTAINER``, from outside it.
 
-        Run by the job's signal trap and by its watcher (a process in its own session that outlives a
-        SIGKILL of the job's process group, SGE's default on qdel). Default: none, for runtimes whose
-        payload is a plain child process of the job (ch-run, apptainer, native): the signal or the
-        process-group kill reaches it directly (docs/cancel.md).
+        Run by the job's signal trap and by its watcher (its own session: it outlives a SIGKILL of the
+        job's process group). Default: none, for a payload that is a plain child of the job (ch-run,
+        apptainer, native), which the signal reaches directly (docs/cancel.md).
         """
         return []
 
