@@ -151,3 +151,22 @@ def test_the_job_refuses_an_image_whose_ch_is_a_symlink(tmp_path: Path) -> None:
     refused = _bash(tmp_path, f"hepstack_image_metadata {tree} {tmp_path / 'env'}")
     assert refused.returncode == 2 and "/ch as a symlink or file" in refused.stderr, refused
     assert list(victim.iterdir()) == []
+
+
+def test_a_failed_conversion_leaves_nothing_and_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    failing = 'half_tree() { mkdir -- "$1" && echo part >"$1/file" && return 7; }\n'
+    entry = entry_path(root, "charliecloud", IMAGE_ID)
+    failed = _bash(
+        tmp_path,
+        f"{failing}hepstack_cache_entry charliecloud {entry} localhost/x:1 {os.geteuid()} 0 half_tree",
+    )
+    assert failed.returncode == 7
+    assert "converting localhost/x:1 failed (exit 7)" in failed.stderr
+    assert sorted(p.name for p in entry.parent.iterdir()) == [
+        f"{entry.name}.build.lock",
+        f"{entry.name}.use.lock",
+    ]
+    assert not (root / "conversions.log").exists()
+    again = _bash(tmp_path, _entry_call(root))  # the next task converts: nothing half-made is in the way
+    assert again.returncode == 0 and (entry / "file").read_text() == "made\n"

@@ -67,7 +67,7 @@ hepstack_cache_entry() {  # KIND ENTRY LABEL OWNER_UID SHARED CONVERTER [ARGS...
 }
 
 hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one conversion per node
-    local kind=$1 entry=$2 label=$3 file_mode=$4 build scratch started size tenths status
+    local kind=$1 entry=$2 label=$3 file_mode=$4 build scratch started size tenths status json
     shift 4
     (umask "$file_mode"; : >>"$entry.build.lock")
     exec {build}<"$entry.build.lock" || return
@@ -84,8 +84,8 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     if [ "$status" -eq 0 ]; then
         chmod go-w -- "$scratch"  # writable by the owner alone, whatever the umask: others' are refused
         size=$(du -s --block-size=1 -- "$scratch" | cut -f1)
-        label=${label//\\/\\\\}
-        (umask "$file_mode"; printf '{"size": %s, "image": "%s"}\n' "$size" "${label//\"/\\\"}" >"$entry.meta.tmp-$$") &&
+        json=${label//\\/\\\\}
+        (umask "$file_mode"; printf '{"size": %s, "image": "%s"}\n' "$size" "${json//\"/\\\"}" >"$entry.meta.tmp-$$") &&
             mv -fT -- "$entry.meta.tmp-$$" "$entry.meta" && mv -T -- "$scratch" "$entry"
         status=$?
     fi
@@ -93,9 +93,9 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     if [ "$status" -eq 0 ]; then
         tenths=$(( (${EPOCHREALTIME/./} - started) / 100000 ))
         (umask "$file_mode"; printf '%s\t%s/%s\t%s\t%d.%ds\t%s\tpid %s (job)\n' "$(date +%Y-%m-%dT%H:%M:%S)" \
-            "$kind" "${entry##*/}" "$3" $((tenths / 10)) $((tenths % 10)) "$size" $$ >>"${entry%/*/*}/conversions.log")
+            "$kind" "${entry##*/}" "$label" $((tenths / 10)) $((tenths % 10)) "$size" $$ >>"${entry%/*/*}/conversions.log")
     else
-        echo "hepstack: node cache: converting $3 failed (exit $status)" >&2
+        echo "hepstack: node cache: converting $label failed (exit $status)" >&2
     fi
     exec {build}<&-
     return "$status"
