@@ -86,7 +86,7 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     fi
     scratch=${entry%/*}/.tmp-${entry##*/}-$$
     rm -rf -- "$scratch" "$scratch.tar"
-    started=${EPOCHREALTIME/./}
+    started=$(date +%s%N)  # GNU date; not $EPOCHREALTIME, which bash 4 (EL8 nodes) lacks
     "$@" "$scratch" {build}<&-  # the converter's daemons (podman's pause process) must not keep the lock
     status=$?
     if [ "$status" -eq 0 ]; then
@@ -99,7 +99,7 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     fi
     rm -rf -- "$scratch" "$scratch.tar" "$entry.meta.tmp-$$"
     if [ "$status" -eq 0 ]; then
-        tenths=$(( (${EPOCHREALTIME/./} - started) / 100000 ))
+        tenths=$(( ($(date +%s%N) - started) / 100000000 ))
         (umask "$file_mode"; printf '%s\t%s/%s\t%s\t%d.%ds\t%s\tpid %s (job)\n' "$(date +%Y-%m-%dT%H:%M:%S)" \
             "$kind" "${entry##*/}" "$label" $((tenths / 10)) $((tenths % 10)) "$size" $$ >>"${entry%/*/*}/conversions.log")
     else
@@ -109,21 +109,25 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     return "$status"
 }
 
+hepstack_engine() {  # ENGINE ARGS...: rootless podman's state where it outlives the job (docs/cancel.md)
+    XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/podman-run-$(id -u)} "$@"
+}
+
 hepstack_unpack_engine() {  # ENGINE REFERENCE TARGET: the image's root filesystem and environment
     local engine=$1 reference=$2 target=$3 container environment status
     mkdir -- "$target" || return
-    container=$("$engine" create "$reference" /bin/true) || return
+    container=$(hepstack_engine "$engine" create "$reference" /bin/true) || return
     container=${container##*$'\n'}  # the id is the last line (a pull prints progress first)
-    "$engine" export --output "$target.tar" "$container"
+    hepstack_engine "$engine" export --output "$target.tar" "$container"
     status=$?
-    "$engine" rm --force "$container" >/dev/null 2>&1
+    hepstack_engine "$engine" rm --force "$container" >/dev/null 2>&1
     [ "$status" -eq 0 ] || return "$status"
     # GNU tar strips leading '/' and refuses '..' members; as root it must not keep image owners.
     tar --extract --file="$target.tar" --directory="$target" --no-same-owner --delay-directory-restore \
         --exclude='./dev/*' --exclude='dev/*' || return
     rm -f -- "$target.tar"
     chmod -R u+rwX -- "$target" || return  # so that the cache can always evict it
-    environment=$("$engine" image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$reference") ||
+    environment=$(hepstack_engine "$engine" image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$reference") ||
         return
     printf '%s\n' "$environment" | grep = >"$target.env"
     hepstack_image_metadata "$target" "$target.env"
@@ -164,7 +168,7 @@ hepstack_image_file() {  # PATH MODE: stdin written to PATH atomically (replacin
 
 hepstack_sif_from_engine() {  # APPTAINER ENGINE REFERENCE TARGET: engine store -> docker-archive -> SIF
     mkdir -- "$4" || return
-    "$2" save --output "$4.tar" "$3" || return  # podman's and docker's default format: docker-archive
+    hepstack_engine "$2" save --output "$4.tar" "$3" || return  # podman's and docker's default format: docker-archive
     "$1" build "$4/image.sif" "docker-archive:$4.tar"
 }
 
