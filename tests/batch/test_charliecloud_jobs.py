@@ -138,3 +138,47 @@ def test_root_without_user_runs_a_charliecloud_job(tmp_path: Path) -> None:
         assert "ran as uid 0" in log and "USER not set" not in log
     finally:
         subprocess.run(["podman", "rmi", "--force", reference], capture_output=True, check=False)
+
+
+@pytest.mark.slurm
+def test_an_image_root_site_runs_the_shared_tree_in_place(
+    test_user: pwd.struct_passwd,
+    small_image: tuple[str, str],
+    shared_tmp: Path,
+    user_env: dict[str, str],
+) -> None:
+    """`image_delivery: image_root`: the tree `hepstack export --format dir` left on the shared file system
+    is run where it is (its bind's mount point made by the job), and nothing is converted on the node."""
+    if not tool_works("sinfo", "--noheader"):
+        pytest.skip("SLURM does not answer here (scripts/setup-schedulers.sh)")
+    reference, _ = small_image
+    user = test_user.pw_name
+    env = _cold_env(user_env, shared_tmp, "ch-image-root")
+    root = shared_tmp / "user-state" / "images"
+    tree = root / reference
+    export_env = {**env, "HEPSTACK_CACHE_DIR": str(shared_tmp / "user-state" / "cache-export")}
+    batch_cli("export", reference, "--format", "dir", "--output", str(tree), env=export_env, user=user)
+    sites = shared_tmp / "user-state" / "sites-image-root"
+    out = shared_tmp / "user-state" / "out-image-root"
+    for folder in (sites, out):
+        folder.mkdir()
+        os.chown(folder, test_user.pw_uid, test_user.pw_gid)
+    (sites / "farm.yaml").write_text(
+        "name: farm\nscheduler: slurm\nruntime: charliecloud\nimage_delivery: image_root\n"
+        f"image_root: {root}\nbinds:\n  - {out}:/results\n"
+    )
+    env["HEPSTACK_SITES_PATH"] = str(sites)
+    payload = 'echo "task $HEPSTACK_TASK_INDEX: $SMALL_IMAGE" >/results/$HEPSTACK_TASK_INDEX.txt'
+    result = batch_cli(
+        "submit", "--site", "farm", "--tasks", "2", reference, "--", "sh", "-c", payload, env=env, user=user,
+    )  # fmt: skip
+    jobdir = Path(re.search(r"script (\S+)/job\.sh", result.stdout)[1])  # type: ignore[index]
+    script = (jobdir / "job.sh").read_text()
+    assert (
+        f" {tree} -- " in script and "hepstack_cache_entry charliecloud" not in script.split("\n#SBATCH")[-1]
+    )
+    codes = _wait_for_exit_codes(jobdir, 2, 180)
+    assert codes == {1: "0", 2: "0"}, [(jobdir / f"{n}.log").read_text() for n in codes]
+    assert [(out / f"{n}.txt").read_text() for n in (1, 2)] == [f"task {n}: it's small\n" for n in (1, 2)]
+    assert (tree / "results").is_dir()
+    assert not Path(env["HEPSTACK_CACHE_DIR"], "conversions.log").exists()
