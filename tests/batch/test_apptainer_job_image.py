@@ -65,7 +65,7 @@ def test_an_engine_image_is_built_from_a_docker_archive_into_the_node_cache(gold
     golden("jobs/slurm-apptainer-engine.sh", script)
     entry = entry_path(CACHE.root, "sif", IMAGE_ID)
     assert (
-        f"hepstack_cache_entry sif {entry} localhost/lat/release:1.0 1234 0 "
+        f"hepstack_cache_entry sif {entry} localhost/lat/release:1.0 1234 0 '' "
         "hepstack_sif_from_engine /usr/bin/apptainer /usr/bin/podman localhost/lat/release:1.0 "
         '|| hepstack_finish "$?"'
     ) in script
@@ -106,7 +106,7 @@ def test_the_jobs_build_step_calls_apptainer_as_documented_once(tmp_path: Path) 
     library = tmp_path / "lib.sh"
     library.write_text(template_text("node_cache.sh"))
     call = (
-        f"source {library}; hepstack_cache_entry sif {entry} {reference} {os.geteuid()} 0 "
+        f"source {library}; hepstack_cache_entry sif {entry} {reference} {os.geteuid()} 0 '' "
         f"hepstack_sif_from_engine {fake} {shutil.which('podman')} {reference}"
     )
     try:

@@ -38,7 +38,7 @@ def test_an_engine_image_is_unpacked_into_the_node_cache_by_the_job(golden) -> N
     golden("jobs/slurm-charliecloud-engine.sh", script)
     entry = entry_path(CACHE.root, "charliecloud", IMAGE_ID)
     assert (
-        f"hepstack_cache_entry charliecloud {entry} localhost/lat/release:1.0 1234 0 "
+        f"hepstack_cache_entry charliecloud {entry} localhost/lat/release:1.0 1234 0 '' "
         'hepstack_unpack_engine /usr/bin/podman localhost/lat/release:1.0 || hepstack_finish "$?"\n'
         f'hepstack_mount_points {entry} /out /work || hepstack_finish "$?"\n'
     ) in script

@@ -29,11 +29,12 @@ def _bash(tmp_path: Path, script: str, **kwargs: object) -> subprocess.Completed
     )  # fmt: skip
 
 
-def _entry_call(root: Path, owner: int | None = None, shared: int = 0) -> str:
-    entry = entry_path(root, "charliecloud", IMAGE_ID)
-    return (
-        f"hepstack_cache_entry charliecloud {entry} localhost/x:1 {owner or os.geteuid()} {shared} make_tree"
-    )
+def _entry_call(
+    root: Path, owner: int | None = None, shared: int = 0, image_id: str = IMAGE_ID, max_bytes: str = "''"
+) -> str:
+    entry = entry_path(root, "charliecloud", image_id)
+    uid = owner or os.geteuid()
+    return f"hepstack_cache_entry charliecloud {entry} localhost/x:1 {uid} {shared} {max_bytes} make_tree"
 
 
 def _never(scratch: Path) -> None:
@@ -52,7 +53,7 @@ def test_an_entry_the_job_made_is_used_by_hepstack_and_the_other_way_round(tmp_p
 
     other = f"sha256:{'cd' * 32}"
     python_made = NodeCache(root).get("charliecloud", other, lambda scratch: scratch.mkdir())
-    again = _bash(tmp_path, _entry_call(root).replace(IMAGE_ID[7:], other[7:]) + " && echo used")
+    again = _bash(tmp_path, _entry_call(root, image_id=other) + " && echo used")
     assert again.returncode == 0 and "converted" not in again.stdout and "used" in again.stdout, again
     assert python_made.is_dir()
     assert len((root / "conversions.log").read_text().splitlines()) == 2
@@ -159,7 +160,7 @@ def test_a_failed_conversion_leaves_nothing_and_says_so(tmp_path: Path) -> None:
     entry = entry_path(root, "charliecloud", IMAGE_ID)
     failed = _bash(
         tmp_path,
-        f"{failing}hepstack_cache_entry charliecloud {entry} localhost/x:1 {os.geteuid()} 0 half_tree",
+        f"{failing}hepstack_cache_entry charliecloud {entry} localhost/x:1 {os.geteuid()} 0 '' half_tree",
     )
     assert failed.returncode == 7
     assert "converting localhost/x:1 failed (exit 7)" in failed.stderr
@@ -170,3 +171,38 @@ def test_a_failed_conversion_leaves_nothing_and_says_so(tmp_path: Path) -> None:
     assert not (root / "conversions.log").exists()
     again = _bash(tmp_path, _entry_call(root))  # the next task converts: nothing half-made is in the way
     assert again.returncode == 0 and (entry / "file").read_text() == "made\n"
+
+
+def test_a_job_evicts_down_to_the_bound_and_skips_what_is_in_use(tmp_path: Path) -> None:
+    """HEPSTACK_CACHE_MAX at submit time: after its conversion the job removes least-recently-used entries
+    that no task or run holds, as hepstack's own eviction does."""
+    root = tmp_path / "cache"
+    ids = [f"sha256:{digit * 64}" for digit in "123"]
+
+    def big(scratch: Path) -> None:
+        scratch.mkdir()
+        (scratch / "blob").write_bytes(b"x" * 100_000)
+
+    cache = NodeCache(root)
+    for image_id in ids:
+        cache.get("charliecloud", image_id, big)
+    cache.release()
+    for age, image_id in enumerate(ids):  # 1 is the oldest use, 3 the newest
+        os.utime(f"{entry_path(root, 'charliecloud', image_id)}.meta", (1000 + age, 1000 + age))
+    holder = NodeCache(root)
+    holder.get("charliecloud", ids[0], _never)  # in use (this process holds it shared), though oldest
+    try:
+        done = _bash(tmp_path, _entry_call(root, max_bytes="250000"))
+    finally:
+        holder.release()
+    assert done.returncode == 0, done.stderr
+    left = sorted(entry.image_id for entry in NodeCache(root).entries())
+    assert left == sorted([ids[0][7:], ids[2][7:], IMAGE_ID[7:]]), left  # 2 went: oldest not in use
+    assert not [p for p in (root / "charliecloud").iterdir() if p.name.startswith(".")]
+    assert NodeCache(root).total_bytes() <= 250_000 and "over HEPSTACK_CACHE_MAX" not in done.stderr
+    tight = _bash(tmp_path, _entry_call(root, image_id=f"sha256:{'4' * 64}", max_bytes="1"))
+    assert (
+        tight.returncode == 0
+        and "over HEPSTACK_CACHE_MAX (1); the rest is in use or just made" in tight.stderr
+    )
+    assert [entry.image_id for entry in NodeCache(root).entries()] == ["4" * 64]  # nothing held any more

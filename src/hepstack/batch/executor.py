@@ -25,7 +25,7 @@ from hepstack.batch.store import JobRecord, JobStore
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
-from hepstack.registry.cache import JobNodeCache
+from hepstack.registry.cache import JobNodeCache, cache_limit
 from hepstack.runtimes import Bind, RunRequest, get_runtime
 
 
@@ -95,10 +95,11 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
 
 
 def job_node_cache(context: Context) -> JobNodeCache:
-    """The node cache of ``context`` (HEPSTACK_NODE_CACHE or the cache dir, HEPSTACK_CACHE_OWNER) as a job
-    uses it; no I/O: the job makes or checks the directories on the node."""
+    """The node cache of ``context`` (HEPSTACK_NODE_CACHE or the cache dir, HEPSTACK_CACHE_OWNER,
+    HEPSTACK_CACHE_MAX) as a job uses it; no I/O: the job makes or checks the directories on the node."""
     owner = context.cache_owner
-    return JobNodeCache(str(context.node_cache), os.geteuid() if owner is None else owner, owner is not None)
+    root, uid = str(context.node_cache), os.geteuid() if owner is None else owner
+    return JobNodeCache(root, uid, owner is not None, cache_limit())
 
 
 def check_accepted(scheduler: Scheduler) -> None:

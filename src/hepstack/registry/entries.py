@@ -38,3 +38,4 @@ class JobNodeCache:
     root: str
     owner: int  # uid: the only account that converts there
     shared: bool  # HEPSTACK_CACHE_OWNER: others read the owner's entries (0755 folders, 0644 files)
+    max_bytes: int | None = None  # HEPSTACK_CACHE_MAX: after a conversion the job evicts down to it

@@ -54,6 +54,7 @@ def cache_entry_command(kind: str, entry: Path, label: str, cache: JobNodeCache,
         label,
         str(cache.owner),
         "1" if cache.shared else "0",
+        "" if cache.max_bytes is None else str(cache.max_bytes),
         *converter,
     ]
     return " ".join(bash_word(word) for word in words)

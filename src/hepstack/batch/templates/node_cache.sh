@@ -19,10 +19,10 @@ hepstack_cache_dir() {  # DIR OWNER_UID MODE: made if ours, else refused unless 
     esac
 }
 
-hepstack_cache_entry() {  # KIND ENTRY LABEL OWNER_UID SHARED CONVERTER [ARGS...]: ENTRY there, held shared
-    local kind=$1 entry=$2 label=$3 owner=$4 directory=${2%/*} mode=0700 file_mode=077
+hepstack_cache_entry() {  # KIND ENTRY LABEL OWNER_UID SHARED MAX_BYTES CONVERTER [ARGS...]: ENTRY there, held
+    local kind=$1 entry=$2 label=$3 owner=$4 max=$6 directory=${2%/*} mode=0700 file_mode=077
     [ "$5" = 1 ] && { mode=0755; file_mode=022; }
-    shift 5
+    shift 6
     [ "$kind" = "${directory##*/}" ] || hepstack_cache_fail "$entry is not in a $kind folder" || return
     hepstack_cache_dir "${directory%/*}" "$owner" "$mode" && hepstack_cache_dir "$directory" "$owner" "$mode" || return
     if [ "$(id -u)" = "$owner" ] && [ ! -e "$entry.use.lock" ]; then (umask "$file_mode"; : >>"$entry.use.lock"); fi
@@ -32,6 +32,7 @@ hepstack_cache_entry() {  # KIND ENTRY LABEL OWNER_UID SHARED CONVERTER [ARGS...
         [ "$(id -u)" = "$owner" ] ||
             hepstack_cache_fail "the shared node cache has no $kind entry of $label; only uid $owner makes entries" || return
         hepstack_cache_convert "$kind" "$entry" "$label" "$file_mode" "$@" {hepstack_use_lock}<&- || return
+        [ -z "$max" ] || hepstack_cache_evict "${directory%/*}" "$max" "$entry"
     fi
     [ -d "$entry" ] && [ ! -L "$entry" ] || hepstack_cache_fail "$entry is not a directory: refused" || return
     [ "$(stat -c %u -- "$entry")" = "$owner" ] || hepstack_cache_fail "$entry is not uid $owner's: refused" || return
@@ -75,6 +76,32 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
     fi
     exec {build}<&-
     return "$status"
+}
+
+hepstack_cache_evict() {  # ROOT MAX_BYTES KEEP: least recently used entries not in use go until ROOT fits
+    local root=$1 max=$2 keep=$3 total=0 meta entry size lock
+    local -a metas=() sizes=()
+    mapfile -t metas < <(ls -1tr -- "$root"/charliecloud/*.meta "$root"/squashfs/*.meta "$root"/sif/*.meta 2>/dev/null)
+    for meta in "${metas[@]}"; do  # oldest last use first; names are content ids: no blanks in them
+        size=$(sed -n 's/^{"size": *\([0-9][0-9]*\),.*/\1/p' -- "$meta" 2>/dev/null)
+        [ -n "$size" ] && [ -d "${meta%.meta}" ] || size=0
+        sizes+=("$size")
+        total=$((total + size))
+    done
+    for i in "${!metas[@]}"; do
+        [ "$total" -le "$max" ] && break
+        entry=${metas[i]%.meta}
+        [ "${sizes[i]}" -gt 0 ] && [ "$entry" != "$keep" ] || continue
+        [ -f "$entry.use.lock" ] || : >>"$entry.use.lock"
+        exec {lock}<"$entry.use.lock" || continue  # (no 2> here: on exec it would last for the whole job)
+        if flock -xn "$lock"; then  # no task holds it: gone for new users at once, then removed
+            mv -T -- "$entry" "${entry%/*}/.evict-${entry##*/}-$$" && rm -f -- "$entry.meta" &&
+                rm -rf -- "${entry%/*}/.evict-${entry##*/}-$$" && total=$((total - sizes[i]))
+        fi
+        exec {lock}<&-
+    done
+    [ "$total" -le "$max" ] ||
+        echo "hepstack: the image cache $root holds $total bytes, over HEPSTACK_CACHE_MAX ($max); the rest is in use or just made" >&2
 }
 
 hepstack_engine() {  # ENGINE ARGS...: rootless podman's state where it outlives the job (docs/cancel.md)
