@@ -103,7 +103,7 @@ hepstack_cache_convert() {  # KIND ENTRY LABEL UMASK CONVERTER [ARGS...]: one co
 }
 
 hepstack_cache_evict() {  # ROOT MAX_BYTES KEEP: least recently used entries not in use go until ROOT fits
-    local root=$1 max=$2 keep=$3 total=0 meta entry size lock
+    local root=$1 max=$2 keep=$3 total=0 meta entry size lock i
     local -a metas=() sizes=()
     mapfile -t metas < <(ls -1tr -- "$root"/charliecloud/*.meta "$root"/squashfs/*.meta "$root"/sif/*.meta 2>/dev/null)
     for meta in "${metas[@]}"; do  # oldest last use first; names are content ids: no blanks in them
