@@ -33,9 +33,16 @@ def image_key(request: RunRequest) -> str:
     digest = pinned_digest(request.image)
     if digest:
         return digest
+    from hepstack.errors import HepstackError
     from hepstack.registry.convert import image_id_of
 
-    return image_id_of(request.image, request.engine)
+    image_id = image_id_of(request.image, request.engine)
+    if image_id.removeprefix("sha256:"):
+        return image_id
+    raise HepstackError(
+        f"{request.engine} gave no image id for {request.image}",
+        hint=f"is it in the {request.engine} store of this user? see `{request.engine} images`",
+    )
 
 
 def engine_binary(request: RunRequest) -> str:
