@@ -3,7 +3,7 @@
 
 For each runtime, `hepstack run --print` gives the exact command; then that raw command and
 `hepstack run ... -- true` are timed interleaved (A B C A B C ...), the latter twice: as a repeated run
-(its remembered plan, hepstack.launch_plan) and as a first run (its plans deleted before each, so it
+(its remembered plan, hepstack.run.plan) and as a first run (its plans deleted before each, so it
 resolves the image, runtime and user again). The overhead is the median of the paired differences
 (each against the raw command timed just before it, so drift of a shared host cancels), as a share of
 the raw command's median. Target: <= 5 %. The start of a bare Python interpreter is timed too: no Python

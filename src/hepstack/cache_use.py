@@ -2,7 +2,7 @@
 
 Both paths of `hepstack run` use entries of the per-node image cache (ch-run's unpacked trees): the full
 path through :class:`hepstack.registry.cache.NodeCache`, which also converts and evicts, and a
-remembered run (:mod:`hepstack.launch_plan`), which may import nothing heavier than os and fcntl. Both
+remembered run (:mod:`hepstack.run.plan`), which may import nothing heavier than os and fcntl. Both
 call these, so they follow one protocol.
 """
 

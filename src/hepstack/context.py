@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hepstack import dirs, private
+from hepstack.errors import HepstackError
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,6 @@ class Context:
         environment = os.environ if environment is None else environment
         data_dir = Path(dirs.data_dir(environment))
         cache_dir = Path(dirs.cache_dir(environment))
-        from hepstack.catalog import catalog_path
-
         catalog = catalog_path(environment.get("HEPSTACK_CATALOG") or str(data_dir / "catalog.sqlite"))
         node_cache = dirs.node_cache_dir(environment)
         return cls(
@@ -68,3 +67,15 @@ class Context:
 def xdg_dir(variable: str, environment: Mapping[str, str] | None = None) -> Path:
     """hepstack's directory under an XDG base directory (see :func:`hepstack.dirs.xdg_dir`)."""
     return Path(dirs.xdg_dir(variable, os.environ if environment is None else environment))
+
+
+def catalog_path(setting: str) -> Path:
+    """The catalog file from HEPSTACK_CATALOG (a path, or a ``sqlite:///`` URL)."""
+    if setting.startswith("sqlite:///"):
+        return Path(setting.removeprefix("sqlite:///"))
+    if "://" in setting:
+        raise HepstackError(
+            f"the catalog must be a SQLite file, not {setting.split('://')[0]}://",
+            hint="set HEPSTACK_CATALOG to a file path",
+        )
+    return Path(setting)

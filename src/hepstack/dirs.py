@@ -18,7 +18,7 @@ another user owns it or can write it; a shared node cache is the one exception, 
 account HEPSTACK_CACHE_OWNER names.
 
 No pathlib here (its import is ~15 ms on these machines): the fast path of `hepstack run`
-(:mod:`hepstack.launch_plan`) finds its cache with these few lookups. :class:`hepstack.context.Context`
+(:mod:`hepstack.run.plan`) finds its cache with these few lookups. :class:`hepstack.context.Context`
 wraps the same answers in Paths for everything else, so both always agree.
 """
 

@@ -100,10 +100,8 @@ def start_latency_ms(runtime_name: str, image: str, context: Context, repeats: i
     request = RunRequest(image=image, command=["true"], user=invoking_user())
     if runtime.engine_name is not None:  # the image is in this engine's store (_not_in_store): no copy
         request = replace(request, engine=runtime.engine_name)
-    request = runtime.prepare(request, context)
-    argv = runtime.argv(request)
-    environment = dict(os.environ)
-    environment.update(runtime.process_env(request))
+    invocation = runtime.command_line(request, context)
+    argv, environment = invocation.argv, invocation.environment
     times = []
     for attempt in range(repeats + 1):
         started = time.perf_counter()

@@ -5,7 +5,7 @@ each job step (docs/running.md). Importing typer (and, through it, click and pyd
 ~150 ms, more than the 5 % of a podman start it may add. A well-formed ``run`` line — options, one
 IMAGE, ``--``, the command — is therefore parsed here with a few lines of plain Python; if the same
 run was resolved before and nothing it depends on changed, its remembered command is exec'd at once
-(:mod:`hepstack.launch_plan`), else it goes to :func:`hepstack.launch.run`, the same function the typer
+(:mod:`hepstack.run.plan`), else it goes to :func:`hepstack.run.launch.run`, the same function the typer
 command calls. Anything else (``--help``, an unknown or misspelt option, no ``--``) goes to the full
 CLI, which owns help text and usage errors. Only builtins are imported before the exec: no dataclasses,
 re or pathlib, each 10-25 ms here.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from hepstack import launch_plan
+from hepstack.run import plan as launch_plan
 
 # option -> (field, takes a value); mirrors the typer signature in hepstack/cli/run.py, and
 # tests/runtimes/test_fast_entry.py checks that both parse every option to the same command line.
@@ -106,7 +106,7 @@ def main() -> None:
         )
         launch_plan.exec_remembered(key, arguments.command)  # returns only if there is no valid plan
     from hepstack.errors import HepstackError, print_error
-    from hepstack.launch import run
+    from hepstack.run.launch import run
 
     try:
         run(

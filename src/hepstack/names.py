@@ -19,6 +19,12 @@ ENV_NAME = re.compile(rf"^{_ENV_NAME}\Z")
 # $NAME or ${NAME} in a site's bind source: a variable of the compute node, expanded by the job.
 VARIABLE_REFERENCE = re.compile(rf"\$\{{({_ENV_NAME})\}}|\$({_ENV_NAME})")
 
+# A secret's name (`--secret NAME=FILE`, a site's `secrets:`): the file /run/secrets/NAME in the container
+# and the variable HEPSTACK_SECRET_<NAME in upper case> that names the file for every runtime. Lower-case
+# letters, digits and '_' only, so that the upper-cased name is a variable name and no two names map to one.
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+SECRET_NAME_RULE = "a lower-case letter, then lower-case letters, digits and '_' (at most 63)"
+
 # --- hepstack's own names: stacks, layers, sites --------------------------------------------------
 
 # One OCI path component (distribution/reference, reference.go: path-component := alpha-numeric
@@ -67,6 +73,30 @@ DIRECTIVE_OPTION = re.compile(r"^--?[A-Za-z][A-Za-z0-9_-]*\Z")
 COMMAND_NAME = re.compile(r"^[A-Za-z0-9_/+][A-Za-z0-9_./+-]{0,254}\Z")
 # An HTCondor submit command or job ClassAd attribute (+Attr, MY.Attr), condor_submit(1).
 HTCONDOR_KEY = re.compile(r"^\+?[A-Za-z_][A-Za-z0-9_.]*\Z")
+
+# --- storage and remote sites ----------------------------------------------------------------------
+
+# A file on an xrootd server, as xrdcp takes it: root://HOST[:PORT]//PATH (the XRootD protocol's URL,
+# "root://host[:port]//absolute/path"). The path's components are letters, digits and '_', '.', '+',
+# ',', '@', '%', '-' ("." and ".." refused by :func:`xrootd_url`); no '?' (CGI options), '#', '=' (the
+# separator of --stage-in/--stage-out), quotes, spaces or '$' other than a job variable
+# (``${HEPSTACK_TASK_INDEX}``), which the caller replaces before matching.
+_PATH_PIECE = r"[A-Za-z0-9_.+,@%-]+"
+XROOTD_PATH = re.compile(rf"^(?:/{_PATH_PIECE})+\Z")
+XROOTD_URL = re.compile(
+    rf"^(?P<server>root://(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?)/(?P<path>(?:/{_PATH_PIECE})+)\Z"
+)
+XROOTD_URL_RULE = (
+    "root://HOST[:PORT]//PATH, the path of letters, digits and '_', '.', '+', ',', '@', '%', '-'"
+)
+# An ssh destination: [USER@]HOST[:PORT], HOST a name, an address or an ~/.ssh/config alias. A leading
+# '-' would be an ssh option ("-oProxyCommand=..."), so neither user nor host may start with one.
+_SSH_USER = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"
+LOGIN_HOST = re.compile(
+    rf"^(?:(?P<user>{_SSH_USER})@)?(?P<host>{_HOST}|[A-Za-z0-9_][A-Za-z0-9_.-]{{0,253}})"
+    r"(?::(?P<port>[0-9]{1,5}))?\Z"
+)
+LOGIN_HOST_RULE = "[USER@]HOST[:PORT] or an ~/.ssh/config alias (letters, digits, '.', '_', '-')"
 
 # --- Containerfile values -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ So every writer of state goes through these few functions:
 - :func:`read_trusted` reads a file only if it is a regular file (no symlink followed) owned by a
   trusted uid (the user, or a shared cache's configured owner) and writable by nobody else.
 
-Strings and os only: the fast path of `hepstack run` (:mod:`hepstack.launch_plan`) uses this module
+Strings and os only: the fast path of `hepstack run` (:mod:`hepstack.run.plan`) uses this module
 and may import nothing heavier (tests/runtimes/test_fast_entry.py, test_launch_plan.py).
 
 >>> private_dir("/home/alice/.cache/hepstack", "HEPSTACK_CACHE_DIR")     # doctest: +SKIP

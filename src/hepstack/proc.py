@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from hepstack.errors import ProcessError, ToolMissing
 from hepstack.private import open_log
@@ -44,6 +45,31 @@ def require(tool: str, purpose: str, install_hint: str) -> str:
     if path is None:
         raise ToolMissing(tool, purpose, install_hint)
     return path
+
+
+class Tool:
+    """A program hepstack drives through its CLI: an engine, a runtime or a scheduler.
+
+    ``binary()`` finds it or raises :class:`ToolMissing` naming it ("the podman engine") and the hint.
+    """
+
+    name: str
+    tool: str  # the executable looked up on PATH
+    install_hint: str
+    role: ClassVar[str] = "tool"  # what an error calls it: engine, runtime, scheduler
+
+    def binary(self) -> str:
+        return require(self.tool, f"the {self.name} {self.role}", self.install_hint)
+
+
+class DockerClient(Tool):
+    """Docker's engine and runtime: the same client, found by :func:`docker_binary`."""
+
+    tool = "docker"
+    install_hint = DOCKER_INSTALL_HINT
+
+    def binary(self) -> str:
+        return docker_binary()
 
 
 def docker_binary(environment: Mapping[str, str] | None = None) -> str:

@@ -19,6 +19,7 @@ HTCondor submit file        :func:`htcondor_value`, :func:`classad_string`
 QEMU ``-opt key=value,...`` :func:`qemu_option_value` (-drive, -virtfs, -chardev)
 Containerfile               :func:`containerfile_line` (shell form), :func:`containerfile_string`
                             (ENV/LABEL word), :func:`containerfile_json` (exec/JSON form)
+remote shell (ssh)          :func:`remote_command` (an argv as the one line ssh hands the login shell)
 ==========================  ===========================================================================
 
 Every function rejects control characters first (:func:`check_text`), then what its own format
@@ -297,3 +298,25 @@ def containerfile_json(values: list[str], what: str) -> str:
     for value in values:
         argument(value, what)
     return json.dumps(values)
+
+
+# --- ssh ------------------------------------------------------------------------------------------
+
+
+def remote_command(argv: list[str], what: str = "a remote command word") -> str:
+    """``argv`` as the one command line ssh gives the remote login shell (ssh joins its words with
+    spaces and runs ``$SHELL -c LINE``): every word single-quoted where needed (shlex.quote).
+
+    Inside single quotes a POSIX shell (sh, bash, dash, zsh, ksh) takes every character literally; csh
+    would not take a line break there, so control characters are refused rather than sent. A job-time
+    variable cannot be expanded on a login node and is refused too.
+    """
+    words = []
+    for value in argv:
+        if job_variables_in(value):
+            reject(value, what, "holds a job-time variable", "remote commands take literal values only")
+        check_text(value, what)
+        words.append(shlex.quote(value))
+    if not words:
+        raise HepstackError("an empty remote command", hint="this is a bug in hepstack: please report it")
+    return " ".join(words)

@@ -13,7 +13,7 @@ from hepstack.bench.runner import ArmSetup, RunRecord, StudyRun
 from hepstack.bench.study import Arm, Study, StudySpec, Workload
 from hepstack.bench.timing import TimeTrackerDB
 from hepstack.bench.verdict import Verdict
-from hepstack.launch import ResolvedImage
+from hepstack.catalog.resolve import ResolvedImage
 from hepstack.runtimes import get_runtime
 from tests.bench.helpers import write_art_db
 

@@ -1,9 +1,10 @@
-"""``hepstack bench STUDY`` end to end with the native runtime: a 2x slower arm, an identical arm, verify.
+"""``hepstack bench STUDY`` end to end with the native runtime: a 4x slower module, an identical arm, verify.
 
 The workload (tests/bench/workload.py) does real numpy work per event and writes an art TimeTracker
-database; arm native-slow does the `work` module's sorting twice. Event sizes vary over a factor four
-and every arm gets the same seed per repetition, so identical arms see identical events; the interval
-comes from the spread of the per-round ratios (hepstack.bench.stats).
+database; arm native-slow does the `work` module's sorting four times (an effect large enough to be
+called significant in 6 rounds on a machine busy with other work, where twice was not). Event sizes
+vary over a factor four and every arm gets the same seed per repetition, so identical arms see
+identical events; the interval comes from the spread of the per-round ratios (hepstack.bench.stats).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
         [
             {"name": "native", "runtime": "native"},
             {"name": "native-copy", "runtime": "native", "env": {"BENCH_JOB_REPORT": "1"}},
-            {"name": "native-slow", "runtime": "native", "env": {"BENCH_SLOWDOWN": "2"}},
+            {"name": "native-slow", "runtime": "native", "env": {"BENCH_SLOWDOWN": "4"}},
         ],
         repetitions=ROUNDS,
         confidence=CONFIDENCE,
@@ -75,17 +76,17 @@ def _workers(summary: dict[str, Any], arm: str) -> dict[str, Any]:
     return group
 
 
-def test_twice_the_work_is_slower_and_significant(summary: dict[str, Any]) -> None:
+def test_four_times_the_work_is_slower_and_significant(summary: dict[str, Any]) -> None:
     score = _workers(summary, "native-slow")["score"]
 
-    assert 0.4 < score["relative_speed"] < 0.75, score
+    assert 0.15 < score["relative_speed"] < 0.5, score
     assert score["interval"][1] < 1, score
     assert score["significant"] is True
     assert score["method"] == "rounds-t"
     work = next(
         m for m in summary["arms"]["native-slow"]["workloads"]["sorter"]["modules"] if m["label"] == "work"
     )
-    assert 0.4 < work["score"]["relative_speed"] < 0.65  # the module that does it, about half as fast
+    assert 0.15 < work["score"]["relative_speed"] < 0.4  # the module that does it, about a quarter as fast
 
 
 def test_identical_arms_are_not_significantly_different(summary: dict[str, Any]) -> None:

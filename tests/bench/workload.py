@@ -4,7 +4,7 @@
 
 Each event draws an array whose size varies over a factor of four (same seed, same events), sorts it in
 the ``work`` module and histograms it; ``out`` (``TextOutput(write)`` on ``end_path``) appends a line to
-``DIR/result.txt``. BENCH_SLOWDOWN=2 makes ``work`` sort twice: the same outputs, twice the work.
+``DIR/result.txt``. BENCH_SLOWDOWN=N makes ``work`` sort N times: the same outputs, N times the work.
 BENCH_JOB_REPORT=1 also writes ``<timing_db>.job.json`` (wall, CPU, peak RSS of this process).
 It runs outside hepstack's interpreter, so the timing database comes from another program.
 """

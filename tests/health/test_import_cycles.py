@@ -3,7 +3,7 @@
 A cycle means two rooms that cannot be read, tested or moved one without the other. The check reads
 every module's imports with :mod:`ast` (top-level and function-level alike: a deferred import is still
 a dependency, only a hidden one), folds modules into their top-level unit (``hepstack.batch``,
-``hepstack.launch``), and looks for strongly connected components. It imports nothing.
+``hepstack.run.launch``), and looks for strongly connected components. It imports nothing.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from hepstack.build.engines.docker import daemon_has_image
+from hepstack.catalog.resolve import ResolvedImage
 from hepstack.context import Context, xdg_dir
 from hepstack.entry import parse_run
-from hepstack.launch import ResolvedImage, native_layer_environment
+from hepstack.run.launch import native_layer_environment
 from tests.conftest import HEPSTACK, TEST_STACK
 
 FULL_CLI = [

@@ -1,4 +1,4 @@
-"""Remembered launches (hepstack.launch_plan): a repeated `hepstack run` execs its plan, never a stale one.
+"""Remembered launches (hepstack.run.plan): a repeated `hepstack run` execs its plan, never a stale one.
 
 The black-box tests run the real CLI with the native runtime. To see whether a run took its plan, a
 test rewrites the plan's command to `echo remembered`: output "remembered ..." means the plan was
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from hepstack import launch_plan
 from hepstack.cache_use import use_files
 from hepstack.catalog import Catalog, ImageRecord
-from hepstack.launch import run
+from hepstack.run import plan as launch_plan
+from hepstack.run.launch import run
 from tests.conftest import HEPSTACK, TEST_STACK, hepstack
 
 IMAGE = "localhost/demo/release:0123456789ab"  # an engine reference: native runs it without a catalog entry
@@ -72,7 +72,7 @@ def test_the_first_run_writes_a_plan_only_its_user_can_read(state: Path) -> None
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     _, _, files, holds, argv_prefix, _ = marshal.loads(path.read_bytes())
     assert argv_prefix[:2] == ["env", "-i"] and argv_prefix[-1] == "hepstack"
-    assert launch_plan.PASSWD in files and any(name.endswith("hepstack/launch.py") for name in files)
+    assert launch_plan.PASSWD in files and any(name.endswith("hepstack/run/launch.py") for name in files)
     assert holds == []  # native uses no node-cache entry
 
 
@@ -283,5 +283,5 @@ def test_a_remembered_run_imports_nothing_slow_before_its_exec(remembered: Path)
     )
     assert result.stdout.strip() == "remembered echo real"
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "hepstack.launch_plan" in imported
-    assert not imported & {"re", "pathlib", "dataclasses", "typing", "hepstack.launch", "json"}
+    assert "hepstack.run.plan" in imported
+    assert not imported & {"re", "pathlib", "dataclasses", "typing", "hepstack.run.launch", "json"}

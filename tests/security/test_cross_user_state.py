@@ -114,7 +114,7 @@ os.symlink(victim, target)
 
 PLAN_PATH = """
 import sys
-from hepstack import launch_plan
+from hepstack.run import plan as launch_plan
 print(launch_plan.plan_path(launch_plan.plan_key(sys.argv[1], sys.argv[2], [], [], None, None)))
 """
 

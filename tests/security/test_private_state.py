@@ -14,10 +14,11 @@ import pytest
 from hepstack import private
 from hepstack.batch.store import JobStore
 from hepstack.catalog import Catalog
+from hepstack.catalog.resolve import ResolvedImage
 from hepstack.context import Context
-from hepstack.launch import ResolvedImage, native_layer_environment
 from hepstack.proc import stream
 from hepstack.registry.cache import NodeCache
+from hepstack.run.launch import native_layer_environment
 from tests.batch.conftest import batch_cli
 from tests.conftest import HEPSTACK, TEST_STACK
 from tests.security.conftest import mode

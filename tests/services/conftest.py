@@ -20,3 +20,13 @@ def user_dir(shared_tmp: Path, test_user: pwd.struct_passwd) -> Path:
     path.mkdir()
     os.chown(path, test_user.pw_uid, test_user.pw_gid)
     return path
+
+
+from tests.integration.conftest import user_env  # noqa: E402, F401 - fixtures, used by name
+from tests.services.calib_jobs import (  # noqa: E402, F401 - fixtures, used by name
+    calibrations,
+    digi_input,
+    native_python,
+    recon_ref,
+    rootless_recon,
+)

@@ -10,23 +10,26 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from hepstack import private, proc
+from hepstack.batch.remote import observe
 from hepstack.batch.schedulers import WHOLE_JOB, Scheduler, get_scheduler
 from hepstack.batch.script import render_job_script
 from hepstack.batch.spec import JobSpec, Resources
+from hepstack.batch.staging import Transfer
 from hepstack.batch.states import QueueEntry, TaskState, TaskStatus, final_from_exit_code
 from hepstack.batch.store import JobRecord, JobStore
+from hepstack.batch.transport import LocalTransport, Transport, site_transport
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
 from hepstack.registry.cache import JobNodeCache, cache_limit
 from hepstack.runtimes import Bind, RunRequest, get_runtime
+from hepstack.runtimes.secret_files import Secret
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Submission:
     tasks: int = 1
     task_lines: list[str] | None = None  # --task-file: line i is HEPSTACK_TASK_INPUT of task i
     binds: list[Bind] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)  # checked files; the job script names their paths
     env: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     directives: list[str] = field(default_factory=list)
@@ -50,6 +54,8 @@ class Submission:
     name: str = "hepstack"
     engine: str = "podman"  # the engine store that holds `image` (its job-time conversion reads it)
     node_cache: JobNodeCache | None = None  # where the job puts converted images; None: this environment's
+    stage_in: tuple[Transfer, ...] = ()  # xrootd files in before the command (batch/staging.py)
+    stage_out: tuple[Transfer, ...] = ()  # and out after it succeeded
 
 
 def new_jobdir(context: Context) -> Path:
@@ -71,12 +77,15 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
         jobdir=jobdir,
         resources=submission.resources,
         directives=submission.directives,
+        stage_in=submission.stage_in,
+        stage_out=submission.stage_out,
     )
     request = RunRequest(
         image=submission.image,
         command=submission.command,
         user=invoking_user(),
         binds=submission.binds,
+        secrets=submission.secrets,
         env=submission.env,
         workdir=submission.workdir,
         image_id=submission.image_id,
@@ -114,7 +123,15 @@ def check_accepted(scheduler: Scheduler) -> None:
 
 
 def submit(submission: Submission, context: Context, store: JobStore) -> JobRecord:
-    """Render, check the scheduler command is here, write the job directory, submit, record."""
+    """Render, check the scheduler command is here, write the job directory, submit, record.
+
+    Here only: batch/dispatch.py submits through a site's login host."""
+    if site_transport(submission.site).remote:
+        raise HepstackError(
+            f"site {submission.site} is reached through its login host, which this way of submitting "
+            "does not use",
+            hint="submit it with `hepstack submit --site`, or use a site without login_host",
+        )
     jobdir = new_jobdir(context)
     scheduler, spec, script = render(submission, jobdir)
     scheduler.binary()  # ToolMissing with the install hint, before anything is written or submitted
@@ -129,6 +146,12 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         hint=f"the job script is {script_path}; try: {shlex.join(argv)}",
     )
     native_id = scheduler.parse_submit(result.stdout)
+    return record_submission(store, submission, scheduler, spec, native_id, script_path)
+
+
+def record_submission(
+    store: JobStore, submission: Submission, scheduler: Scheduler, spec: JobSpec, native_id: str, script: Path
+) -> JobRecord:
     return store.add(
         native_id=native_id,
         scheduler=scheduler.name,
@@ -137,8 +160,8 @@ def submit(submission: Submission, context: Context, store: JobStore) -> JobReco
         image=submission.image,
         image_id=submission.image_id,
         tasks=spec.tasks,
-        jobdir=jobdir,
-        script=script_path,
+        jobdir=spec.jobdir,
+        script=script,
         command=submission.command,
         user=invoking_user().name,
     )
@@ -174,11 +197,23 @@ def read_exit_codes(jobdir: Path, tasks: int) -> dict[int, int]:
     return codes
 
 
-def job_status(record: JobRecord) -> list[TaskStatus]:
-    """Every task's state: the exit-code files first, then the queue, then scheduler accounting."""
+def job_status(record: JobRecord, transport: Transport | None = None) -> list[TaskStatus]:
+    """Every task's state: the exit-code files first, then the queue, then scheduler accounting.
+
+    Raises :class:`SiteUnreachable` when the site's login host does not answer (see job_status_kept)."""
+    transport = transport or site_transport(record.site)
     scheduler = get_scheduler(record.scheduler)
-    queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
-    codes = read_exit_codes(record.jobdir, record.tasks)
+    if transport.remote:
+        scheduler.on_remote_host = True
+        seen = observe(transport, scheduler.queue_argv(record.native_id), record.jobdir)
+        queue = _parsed(scheduler, seen.queue, scheduler.parse_queue, record)
+        codes, started = seen.codes, seen.started
+    else:
+        queue = ask_scheduler(
+            scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record
+        )
+        codes = read_exit_codes(record.jobdir, record.tasks)
+        started = {i for i in range(1, record.tasks + 1) if (record.jobdir / f"{i}.log").exists()}
     accounting: dict[int, QueueEntry] | None = None
     statuses = []
     for index in range(1, record.tasks + 1):
@@ -190,13 +225,16 @@ def job_status(record: JobRecord) -> list[TaskStatus]:
             statuses.append(_from_entry(record, index, entry))
             continue
         if entry is None and WHOLE_JOB in queue:
-            started = (record.jobdir / f"{index}.log").exists()
-            state = TaskState.RUNNING if started else TaskState.QUEUED
+            state = TaskState.RUNNING if index in started else TaskState.QUEUED
             statuses.append(TaskStatus(index, state, detail=queue[WHOLE_JOB].native_state))
             continue
         if accounting is None:
             argv = scheduler.accounting_argv(record.native_id)
-            accounting = {} if argv is None else _ask(scheduler, argv, scheduler.parse_accounting, record)
+            accounting = (
+                {}
+                if argv is None
+                else ask_scheduler(scheduler, argv, scheduler.parse_accounting, record, transport)
+            )
         known = accounting.get(index)
         if known is not None and (known.exit_code is not None or known.state is TaskState.CANCELLED):
             statuses.append(_from_entry(record, index, known))
@@ -231,58 +269,35 @@ def _from_entry(record: JobRecord, index: int, entry: QueueEntry) -> TaskStatus:
     return TaskStatus(index, entry.state, entry.exit_code, entry.native_state)
 
 
-def _ask(
+def ask_scheduler(
     scheduler: Scheduler,
     argv: list[str],
     parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
     record: JobRecord,
+    transport: Transport | None = None,
 ) -> dict[int, QueueEntry]:
     try:
-        result = proc.run(argv, check=False, timeout=60)
+        result = (transport or LocalTransport()).run(argv, check=False, timeout=60)
     except ProcessError as exc:
         raise HepstackError(
             f"cannot ask {scheduler.name} about job {record.id} ({record.label}): {exc.message}",
             hint=scheduler.install_hint,
         ) from None
+    return _parsed(scheduler, result, parse, record)
+
+
+def _parsed(
+    scheduler: Scheduler,
+    result: proc.Completed,
+    parse: Callable[[proc.Completed, str], dict[int, QueueEntry]],
+    record: JobRecord,
+) -> dict[int, QueueEntry]:
+    if result.returncode == 127:  # the shell's "command not found": say which, not a parse error
+        raise HepstackError(
+            f"cannot ask {scheduler.name} about job {record.id} ({record.label}): {result.argv[0]} not found",
+            hint=scheduler.install_hint,
+        )
     return parse(result, record.native_id)
-
-
-CANCEL_WAIT = 60.0  # seconds to wait for the scheduler's word (SLURM's default KillWait is 30 s)
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    """What `hepstack cancel` saw: ``finished`` if every task had ended before; otherwise whether the
-    scheduler confirmed (its queue no longer runs any task) within the wait, and the tasks' states."""
-
-    finished: bool
-    confirmed: bool
-    statuses: list[TaskStatus]
-
-
-def cancel(record: JobRecord, store: JobStore, wait: float = CANCEL_WAIT) -> CancelOutcome:
-    """Cancel, then poll the scheduler's queue until it holds no live task of the job (bounded).
-
-    A job whose tasks are all final is not cancelled: it is reported as finished.
-    """
-    before = job_status(record)
-    if all(status.state.final for status in before):
-        return CancelOutcome(finished=True, confirmed=False, statuses=before)
-    scheduler = get_scheduler(record.scheduler)
-    proc.run(scheduler.cancel_argv(record.native_id), timeout=60, hint=scheduler.install_hint)
-    store.mark_cancelled(record.id)
-    record = store.get(record.id)  # with cancelled_at: a task the cancel ended is CANCELLED, not FAILED
-    deadline = time.monotonic() + wait
-    confirmed = False
-    while True:
-        queue = _ask(scheduler, scheduler.queue_argv(record.native_id), scheduler.parse_queue, record)
-        if not any(not entry.state.final for entry in queue.values()):
-            confirmed = True
-            break
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.5)  # the interval between two queries of the scheduler, not a wait in itself
-    return CancelOutcome(finished=False, confirmed=confirmed, statuses=job_status(record))
 
 
 def log_paths(record: JobRecord, task: int | None) -> list[Path]:

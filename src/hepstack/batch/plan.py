@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING
 from hepstack.batch.executor import Submission, job_node_cache
 from hepstack.batch.schedulers import get_scheduler
 from hepstack.batch.spec import Resources
+from hepstack.batch.staging import parse_stage_in, parse_stage_out
 from hepstack.context import Context
 from hepstack.errors import HepstackError
+from hepstack.identity import invoking_user
 from hepstack.names import job_name
 from hepstack.quoting import check_text
 from hepstack.runtimes import Bind, get_runtime, parse_env
+from hepstack.runtimes.secret_files import Secret
 
 if TYPE_CHECKING:
-    from hepstack.launch import ResolvedImage
+    from hepstack.catalog.resolve import ResolvedImage
 
 
 def plan_submission(
@@ -31,6 +34,7 @@ def plan_submission(
     task_file: Path | None = None,
     binds: list[str] | None = None,
     env: list[str] | None = None,
+    secrets: list[str] | None = None,
     cpus: int | None = None,
     memory: str | None = None,
     time: str | None = None,
@@ -38,9 +42,11 @@ def plan_submission(
     account: str | None = None,
     workdir: str | None = None,
     name: str | None = None,
+    stage_in: list[str] | None = None,
+    stage_out: list[str] | None = None,
 ) -> Submission:
     """Command-line values win over the site's; without a site, --scheduler and --runtime are needed."""
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.sites import Site, get_site
 
     chosen: Site | None = get_site(site) if site else None
@@ -69,6 +75,11 @@ def plan_submission(
     )
     resources.check()
     all_binds = (chosen.job_binds() if chosen else []) + [Bind.parse(text) for text in binds or []]
+    user = invoking_user()
+    given = [Secret.parse(text, uid=user.uid) for text in secrets or []]
+    site_secrets = chosen.job_secrets(user.uid, user.home) if chosen else []
+    overridden = {secret.name for secret in given}  # --secret NAME=FILE wins over the site's NAME
+    all_secrets = [secret for secret in site_secrets if secret.name not in overridden] + given
     environment = dict(profile.env if profile else {})
     environment.update(parse_env(env or []))
     resolved = resolve_image(image, context)
@@ -86,6 +97,7 @@ def plan_submission(
         tasks=tasks or 1,
         task_lines=task_lines,
         binds=all_binds,
+        secrets=all_secrets,
         env=environment,
         resources=resources,
         directives=list(profile.directives) if profile else [],
@@ -95,6 +107,8 @@ def plan_submission(
         name=job_name(name or f"hepstack-{Path(command[0]).name}"),
         engine=resolved.engine,
         node_cache=job_node_cache(context),
+        stage_in=tuple(parse_stage_in(text) for text in stage_in or []),
+        stage_out=tuple(parse_stage_out(text) for text in stage_out or []),
     )
 
 

@@ -116,6 +116,40 @@ def image_block(commands: list[str]) -> str:
     return f"{template_text('node_cache.sh').rstrip()}\n{calls}"
 
 
+def staging_lines(spec: JobSpec, jobdir: str) -> dict[str, str]:
+    """The task body's ``{{stage_in}}`` and ``{{stage_out}}`` (batch/staging.py, staging.tmpl)."""
+    from hepstack.batch.staging import STAGING_EXIT_CODE, staging_blocks
+
+    functions = ""
+    if spec.stage_in or spec.stage_out:
+        functions = fill(
+            "staging.tmpl",
+            {
+                "jobdir": jobdir,
+                "staging_code": str(STAGING_EXIT_CODE),
+                "xrootd_client": '"$@"',
+                "xrootd_client_where": "on the node (the host's xrdcp, xrdfs, xrdadler32)",
+            },
+        )
+    return staging_blocks(spec.stage_in, spec.stage_out, functions)
+
+
+def secret_checks(request: RunRequest) -> list[str]:
+    """Per --secret, the check made at submission made again on the node before the task runs (the file
+    may have changed since): a regular file of the job's user, no access for group or others. Paths only:
+    the job script never holds a secret's content (docs/site-services.md)."""
+    lines = []
+    for secret in request.secrets:
+        path = bash_word(secret.source)
+        refusal = bash_word(f"error: the secret file {secret.source} must be yours with mode 0600")
+        hint = bash_word(f"hint: chmod 600 {secret.source}")
+        lines.append(
+            f"[ -f {path} ] && [ -O {path} ] && [ $(( 0$(stat -L -c %a {path}) & 077 )) -eq 0 ] "
+            f"|| {{ echo {refusal} >&2; echo {hint} >&2; exit 2; }}"
+        )
+    return lines
+
+
 def render_job_script(
     scheduler: Scheduler,
     spec: JobSpec,
@@ -141,7 +175,7 @@ def render_job_script(
         else "# (no --task-file: HEPSTACK_TASK_INPUT is not set)"
     )
     argv = container_argv(runtime, request, with_input=with_input, tool=tool)
-    setup = runtime.job_setup(request)
+    setup = runtime.job_setup(request) + secret_checks(request)
     body = fill(
         "task.tmpl",
         {
@@ -152,6 +186,7 @@ def render_job_script(
             "image": image_block(image_commands),
             "command": task_command(argv),
             **stop_lines(runtime, argv),
+            **staging_lines(spec, jobdir),
         },
     )
     runtime_directives = runtime.job_directives(request, scheduler.name)

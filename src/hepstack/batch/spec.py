@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hepstack.batch.staging import Transfer
 from hepstack.names import JOB_NAME
 from hepstack.quoting import reject
 from hepstack.resources import (
@@ -72,6 +73,9 @@ class JobSpec:
     jobdir: Path
     resources: Resources = field(default_factory=Resources)
     directives: list[str] = field(default_factory=list)  # the site's extra options, checked per scheduler
+    # xrootd files copied in before the command and out after it succeeded (batch/staging.py)
+    stage_in: tuple[Transfer, ...] = ()
+    stage_out: tuple[Transfer, ...] = ()
 
     def __post_init__(self) -> None:
         check_count(self.tasks, "--tasks", MAX_TASKS, "tasks")

@@ -12,7 +12,6 @@ too, read-only), and is its working directory, so the command line is identical 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,8 +24,8 @@ from hepstack.errors import HepstackError
 
 if TYPE_CHECKING:
     from hepstack.bench.verdict import Verdict
+    from hepstack.catalog.resolve import ResolvedImage
     from hepstack.context import Context
-    from hepstack.launch import ResolvedImage
     from hepstack.runtimes import Bind, Runtime
 
 Progress = Callable[[str], None]
@@ -155,7 +154,7 @@ def round_order(items: list[Item], round_index: int) -> list[Item]:
 
 def arm_setups(study: Study, context: Context) -> dict[str, ArmSetup]:
     """Runtime and resolved image of every arm; a missing runtime tool or image fails before any run."""
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.runtimes import get_runtime
 
     setups: dict[str, ArmSetup] = {}
@@ -231,7 +230,7 @@ def _repetition_index(label: str) -> int:
 def _runtime_command(
     setup: ArmSetup, command: list[str], binds: list[Bind], workdir: str | None, context: Context
 ) -> tuple[list[str], dict[str, str]]:
-    from hepstack.launch import build_request
+    from hepstack.run.launch import build_request
 
     request = build_request(
         runtime=setup.runtime,
@@ -243,11 +242,8 @@ def _runtime_command(
         tty=False,
         context=context,
     )
-    request = setup.runtime.prepare(request, context)
-    argv = setup.runtime.argv(request)
-    env = dict(os.environ)
-    env.update(setup.runtime.process_env(request))
-    return argv, env
+    invocation = setup.runtime.command_line(request, context)
+    return invocation.argv, invocation.environment
 
 
 def _start_latency(setup: ArmSetup, root: Path, context: Context) -> float:

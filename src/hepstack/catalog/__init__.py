@@ -243,18 +243,6 @@ def _push_record(row: tuple[object, ...]) -> PushRecord:
     return PushRecord(**values)  # type: ignore[arg-type]
 
 
-def catalog_path(setting: str) -> Path:
-    """The catalog file from HEPSTACK_CATALOG (a path, or a ``sqlite:///`` URL)."""
-    if setting.startswith("sqlite:///"):
-        return Path(setting.removeprefix("sqlite:///"))
-    if "://" in setting:
-        raise HepstackError(
-            f"the catalog must be a SQLite file, not {setting.split('://')[0]}://",
-            hint="set HEPSTACK_CATALOG to a file path",
-        )
-    return Path(setting)
-
-
 def _where(**filters: str | None) -> tuple[str, list[str]]:
     """`` WHERE a = ? AND b = ?`` for the filters that are set (column names are ours, never input)."""
     used = {column: value for column, value in filters.items() if value is not None}

@@ -38,8 +38,23 @@ def submit(
     account: Annotated[str | None, typer.Option(help="Account / project to charge.")] = None,
     bind: Annotated[list[str] | None, typer.Option("--bind", "-b", help="SRC:DST[:ro], repeatable.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="NAME=FILE, repeatable: FILE (yours, mode 0600) at /run/secrets/NAME in each task.",
+        ),
+    ] = None,
     workdir: Annotated[str | None, typer.Option("--workdir", "-w", help="Working directory inside.")] = None,
     name: Annotated[str | None, typer.Option(help="Job name (default: hepstack-CMD).")] = None,
+    stage_in: Annotated[
+        list[str] | None,
+        typer.Option(help="root://HOST//FILE=/node/path: copied in before the command, repeatable."),
+    ] = None,
+    stage_out: Annotated[
+        list[str] | None,
+        typer.Option(help="/node/path=root://HOST//FILE: copied out after success, repeatable."),
+    ] = None,
     print_only: Annotated[
         bool, typer.Option("--print", help="Print the job script, submit nothing.")
     ] = False,
@@ -48,8 +63,8 @@ def submit(
 
     Example: hepstack submit --site laptop --tasks 20 lat/release -- lat-run digi.yaml
     """
+    from hepstack.batch.dispatch import submit as submit_job
     from hepstack.batch.executor import render
-    from hepstack.batch.executor import submit as submit_job
     from hepstack.batch.plan import plan_submission
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
@@ -66,6 +81,7 @@ def submit(
         task_file=task_file,
         binds=bind,
         env=env,
+        secrets=secret,
         cpus=cpus,
         memory=mem,
         time=time_limit,
@@ -73,6 +89,8 @@ def submit(
         account=account,
         workdir=workdir,
         name=name,
+        stage_in=stage_in,
+        stage_out=stage_out,
     )
     if print_only:
         print(render(submission, Path("JOBDIR"))[2], end="")
@@ -91,16 +109,35 @@ def jobs(
     interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes with --watch.")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable: jobs with every task.")] = False,
 ) -> None:
-    """Jobs and their tasks' states, from the scheduler (re-attached from hepstack's state database)."""
-    from hepstack.batch.executor import job_status
+    """Jobs and their tasks' states, from the scheduler (re-attached from hepstack's state database).
+
+    A site that does not answer (its login host over ssh) is said on stderr; its jobs keep their last
+    known states and --watch goes on until it answers again and every task is final.
+    """
+    import sys
+
+    from hepstack.batch.dispatch import job_status_kept
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
 
-    store = JobStore.open(Context.from_environment())
+    context = Context.from_environment()
+    store = JobStore.open(context)
     records = [store.find(text) for text in job] if job else store.recent(None if all_jobs else 20)
     while True:
-        snapshot = [(record, job_status(record)) for record in records]
-        done = not watch or all(s.state.final for _, statuses in snapshot for s in statuses)
+        snapshot = []
+        unreachable = False
+        for record in records:
+            statuses, problem = job_status_kept(context, record)
+            if problem is not None:
+                unreachable = True
+                print(
+                    f"job {record.id} ({record.label}): {problem}; its tasks keep their last known states",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            snapshot.append((record, statuses))
+        final = all(s.state.final for _, statuses in snapshot for s in statuses)
+        done = not watch or (final and not unreachable)
         if as_json and done:  # --watch --json: one JSON document, when every task is final
             print(json.dumps([_job_json(record, statuses) for record, statuses in snapshot], indent=1))
         elif not as_json:
@@ -113,7 +150,7 @@ def jobs(
 @app.command()
 def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCHEDULER:NATIVE_ID.")]) -> None:
     """Cancel every task of JOB."""
-    from hepstack.batch.executor import cancel as cancel_job
+    from hepstack.batch.cancel import cancel as cancel_job
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
 
@@ -141,7 +178,7 @@ def cancel(job: Annotated[str, typer.Argument(help="hepstack's job number or SCH
 @app.command()
 def logs(job: Annotated[str, typer.Argument(help="JOB or JOB.TASK (task 1..N).")]) -> None:
     """Print the output of one task (JOB.TASK) or of every task of JOB."""
-    from hepstack.batch.executor import log_paths
+    from hepstack.batch.dispatch import task_logs
     from hepstack.batch.store import JobStore
     from hepstack.context import Context
     from hepstack.errors import HepstackError
@@ -150,12 +187,12 @@ def logs(job: Annotated[str, typer.Argument(help="JOB or JOB.TASK (task 1..N).")
     if task and not task.isdigit():
         raise HepstackError(f"bad task in {job!r}", hint="write JOB.TASK, e.g. 3.17")
     record = JobStore.open(Context.from_environment()).find(number)
-    paths = log_paths(record, int(task) if task else None)
-    for path in paths:
-        if len(paths) > 1:
+    logs = task_logs(record, int(task) if task else None)
+    for path, text in logs:
+        if len(logs) > 1:
             print(f"==> task {path.stem} ({path}) <==")
-        if path.exists():
-            print(path.read_text(encoding="utf-8", errors="replace"), end="")
+        if text is not None:
+            print(text, end="")
         else:
             print(f"(no log yet: {path}; the task has not started, or see {record.jobdir}/scheduler-*.out)")
 

@@ -146,9 +146,9 @@ def export(
 
     A qcow2 or raw disk boots the layer as a developer VM (you are its user): hepstack vm run FILE.
     """
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.context import Context
     from hepstack.errors import HepstackError
-    from hepstack.launch import resolve_image
     from hepstack.registry.export import (
         FORMATS,
         VM_FORMATS,

@@ -21,6 +21,14 @@ def run(
     ] = "podman",
     bind: Annotated[list[str] | None, typer.Option("--bind", "-b", help="SRC:DST[:ro], repeatable.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=VALUE, repeatable.")] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="NAME=FILE, repeatable: FILE (yours, mode 0600) read-only at /run/secrets/NAME; "
+            "$HEPSTACK_SECRET_<NAME> is its path in the job.",
+        ),
+    ] = None,
     workdir: Annotated[str | None, typer.Option("--workdir", "-w", help="Working directory inside.")] = None,
     engine: Annotated[
         str | None, typer.Option(help="Engine that holds the image (default: from the catalog).")
@@ -33,7 +41,7 @@ def run(
 
     Example: hepstack run --runtime docker --bind /data:/data lat/release -- python3 -V
     """
-    from hepstack.launch import run as launch
+    from hepstack.run.launch import run as launch
 
     launch(
         image,
@@ -41,6 +49,7 @@ def run(
         runtime_name=runtime,
         bind=bind or [],
         env=env or [],
+        secret=secret or [],
         workdir=workdir,
         engine=engine,
         print_only=print_only,

@@ -8,7 +8,7 @@ compared (``error:``/``hint:`` from :func:`hepstack.cli.main`). The arguments ar
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,18 +22,19 @@ if TYPE_CHECKING:
 @app.command()
 def verify(
     a: Annotated[
-        Path,
+        str,
         typer.Argument(
-            metavar="A", help="Reference output: a file or a directory.", show_default=False, readable=False
+            metavar="A",
+            help="Reference output: a file or a directory (or root://HOST//PATH on xrootd).",
+            show_default=False,
         ),
     ],
     b: Annotated[
-        Path,
+        str,
         typer.Argument(
             metavar="B",
-            help="Output to check against A (same kind as A).",
+            help="Output to check against A (same kind as A; a path or root:// URL).",
             show_default=False,
-            readable=False,
         ),
     ],
     json_output: Annotated[
@@ -62,6 +63,7 @@ def verify(
     """
     from hepstack.inventory.evidence import record_verify
     from hepstack.verify import DEFAULT_IGNORED_HEADERS, VerifyOptions, compare_paths
+    from hepstack.verify.remote import local_copy
 
     extra_headers = {key.upper() for key in ignore_header or []}
     options = VerifyOptions(
@@ -70,7 +72,9 @@ def verify(
         ignore_headers=DEFAULT_IGNORED_HEADERS | extra_headers,
         max_differences=max_differences,
     )
-    report = compare_paths(a, b, options)
+    with local_copy(a, "A") as path_a, local_copy(b, "B") as path_b:
+        report = compare_paths(path_a, path_b, options)
+    report = replace(report, a=a, b=b)  # the URLs, not the temporary copies
     record_verify(report)  # the inventory's evidence (hepstack.inventory.evidence)
     if json_output:
         print(json.dumps(report.to_json_dict(), indent=2))

@@ -192,7 +192,7 @@ def mark_outputs(directory: Path, runtime: str, image: str, context: Context) ->
         raise HepstackError(f"{directory} is not a directory", hint="create the output directory first")
     resolved: dict[str, Any] = {"reference": image, "id": None, "key": None}
     if in_image:
-        from hepstack.launch import resolve_image
+        from hepstack.catalog.resolve import resolve_image
 
         found = resolve_image(image, context)
         resolved = {"reference": found.reference, "id": found.image_id, "key": _key_of(found, context)}

@@ -15,6 +15,7 @@ from hepstack.inventory.evidence import Evidence
 from hepstack.inventory.model import Package
 from hepstack.inventory.status import PackageStatus, RunFact
 from hepstack.names import STACK_LAYER
+from hepstack.runtimes import ran_on_host
 
 
 def run_facts(
@@ -111,7 +112,7 @@ def _side_origin(
     if provenance:
         runtime = str(provenance.get("runtime"))
         image = provenance.get("image") or {}
-        platform = f"native ({provenance.get('platform')})" if runtime == "native" else runtime
+        platform = f"native ({provenance.get('platform')})" if ran_on_host(runtime) else runtime
         return platform, image.get("reference"), image.get("id")
     for path in side_paths(data, side):
         row = by_path.get(path)
@@ -161,7 +162,7 @@ def _bench_facts(status: PackageStatus, line: Evidence, layer_of: dict[str, str]
                 else "baseline"
             )
             runtime = str(values.get("runtime"))
-            platform = f"native ({line.platform})" if runtime == "native" else _in_image(runtime, layer)
+            platform = f"native ({line.platform})" if ran_on_host(runtime) else _in_image(runtime, layer)
             what = (
                 f"bench {data.get('study')}/{workload} arm {arm}: speed {shown} vs {data.get('baseline')}, "
                 f"outputs {'equal' if equal else 'not compared' if equal is None else 'DIFFERENT'}"

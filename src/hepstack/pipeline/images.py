@@ -31,8 +31,8 @@ class PinnedImage:
 
 def engine_for(pipeline: Pipeline, image: str) -> str:
     """Where a stream's image is looked up: ``native`` when every step using it runs natively (the image
-    is then only a label), ``docker`` when they all run with docker, else podman's store (which
-    Charliecloud, Apptainer and Shifter steps convert or push from)."""
+    is then only a label), an engine's store when every step in an image runs with that engine's own
+    runtime (docker), else podman's (which Charliecloud, Apptainer and Shifter steps convert or push from)."""
     from hepstack.sites import get_site
 
     runtimes = set()
@@ -45,14 +45,21 @@ def engine_for(pipeline: Pipeline, image: str) -> str:
         if runtime is None and site is not None and "${" not in site:
             runtime = get_site(site).profile.runtime
         runtimes.add(runtime)
-    if runtimes == {"native"}:
+    from hepstack.runtimes import RUNTIMES, get_runtime
+
+    stores = set()
+    for name in runtimes:  # None, or one chosen at run time (${...}): podman's store, run's default
+        chosen = get_runtime(name if name in RUNTIMES else "podman")
+        stores.add(chosen.engine_name or "podman" if chosen.in_image else "native")
+    if stores == {"native"}:
         return "native"
-    return "docker" if runtimes == {"docker"} else "podman"
+    in_image = stores - {"native"}
+    return in_image.pop() if len(in_image) == 1 else "podman"
 
 
 def pin(name: str, context: Context, engine: str = "podman") -> PinnedImage:
     """Resolve ``name`` now, or :class:`HepstackError` saying how to make it resolvable."""
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
     from hepstack.names import STACK_LAYER
 
     try:

@@ -97,11 +97,11 @@ class CopyResult:
 
 def storage_transport(engine: str, reference: str) -> str:
     """skopeo's name for an image in a local engine store."""
-    if engine == "podman":
-        return f"containers-storage:{reference}"
-    if engine == "docker":
-        return f"docker-daemon:{reference}"
-    raise HepstackError(f"cannot push from engine {engine!r}", hint="podman or docker")
+    from hepstack.build.engines import ENGINES, get_engine
+
+    if engine not in ENGINES:
+        raise HepstackError(f"cannot push from engine {engine!r}", hint=" or ".join(ENGINES))
+    return f"{get_engine(engine).skopeo_transport}:{reference}"
 
 
 class Transfer:

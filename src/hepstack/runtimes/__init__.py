@@ -22,6 +22,11 @@ RUNTIMES: dict[str, str] = {
 }
 
 
+def ran_on_host(name: str) -> bool:
+    """Whether a recorded runtime name (provenance, a bench arm) ran on the host, outside any image."""
+    return name in RUNTIMES and not get_runtime(name).in_image
+
+
 def get_runtime(name: str) -> Runtime:
     try:
         module, _, class_name = RUNTIMES[name].partition(":")
@@ -39,5 +44,6 @@ __all__ = [
     "Runtime",
     "get_runtime",
     "parse_env",
+    "ran_on_host",
     "shell_line",
 ]

@@ -70,7 +70,7 @@ class ApptainerRuntime(Runtime):
 
     def argv(self, request: RunRequest) -> list[str]:
         argv = [self.command_name(), "exec", "--containall", "--cleanenv"]
-        for bind in request.binds:
+        for bind in request.mounted_binds():  # --bind's, then --secret's (read-only)
             source, target = bind_field(bind.source, "bind source"), bind_field(bind.target, "bind target")
             argv += ["--bind", f"{source}:{target}:{'ro' if bind.read_only else 'rw'}"]
         if request.workdir:

@@ -6,6 +6,7 @@ A runtime's ``argv`` is pure (golden-tested); ``prepare`` does any I/O a runtime
 
 from __future__ import annotations
 
+import os
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
 from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
+from hepstack.runtimes.secret_files import Secret, secret_variable
 
 if TYPE_CHECKING:  # not at run time: it would load the cache code
     from hepstack.registry.entries import JobNodeCache
@@ -173,9 +175,13 @@ class RunRequest:
     # A batch task's container name (a job-time variable, validated by the job script): what the task's
     # trap and watcher stop on cancel (docs/cancel.md). None outside batch jobs.
     container_name: str | None = None
+    secrets: list[Secret] = field(default_factory=list)  # --secret NAME=FILE: runtimes bind them
 
     def __post_init__(self) -> None:
         check_image(self.image)
+        names = [secret.name for secret in self.secrets]
+        if len(set(names)) != len(names):
+            raise HepstackError("a secret name is given twice", hint="give each --secret NAME once")
         for word in self.command:
             argument(word, "command argument")
         check_environment(self.env, "--env")
@@ -186,12 +192,22 @@ class RunRequest:
     def with_image(self, image: str, cache_entry: str | None = None) -> RunRequest:
         return replace(self, image=image, cache_entry=cache_entry)
 
+    def mounted_binds(self, *, secrets_read_only: bool = True) -> list[Bind]:
+        """What a container runtime binds: ``binds``, then each secret's file at /run/secrets/NAME."""
+        files = [Bind(secret.source, secret.target, secrets_read_only) for secret in self.secrets]
+        return [*self.binds, *files]
+
+    def secret_assignments(self, *, in_image: bool = True) -> list[str]:
+        """``HEPSTACK_SECRET_<NAME>=PATH`` per secret: the path the job reads it at, never the content."""
+        return [f"{secret_variable(s.name)}={s.target if in_image else s.source}" for s in self.secrets]
+
 
 def login_command(request: RunRequest) -> list[str]:
     """``/bin/sh -l -c 'exec env "$@"' hepstack K=V ... CMD ...``: profile first, explicit env last."""
     check_command(request)
     assignments = [f"{name}={value}" for name, value in request.env.items()]
-    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *assignments, *request.command]
+    secrets = request.secret_assignments()
+    return ["/bin/sh", "-l", "-c", LOGIN_SCRIPT, WRAPPER_NAME, *secrets, *assignments, *request.command]
 
 
 def check_command(request: RunRequest) -> None:
@@ -211,17 +227,24 @@ def check_command(request: RunRequest) -> None:
 
 
 @dataclass(frozen=True)
+class Invocation:
+    """A prepared request, the argv that runs it and the environment to start that argv with."""
+
+    request: RunRequest
+    argv: list[str]
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Availability:
     works: bool
     detail: str
 
 
-class Runtime(ABC):
+class Runtime(proc.Tool, ABC):
     """A way to run a command in an image (or natively), registered by name."""
 
-    name: str
-    tool: str
-    install_hint: str
+    role = "runtime"
     # What `hepstack doctor --compare` and the dashboard's runtime page show (docs/inventory.md): how the
     # runtime gets its privileges, whose uid the job has, where images come from and what a site installs, as
     # this module's documentation (cited in each runtime's docstring) and its argv say.
@@ -236,9 +259,6 @@ class Runtime(ABC):
     engine_name: str | None = None  # the build engine that is this runtime's own store (podman, docker)
     read_only_binds = True  # takes ':ro' binds (ch-run refuses them: every bind is read-write)
     image_is_a_path = False  # its argv names an unpacked tree or file, not an engine reference
-
-    def binary(self) -> str:
-        return proc.require(self.tool, f"the {self.name} runtime", self.install_hint)
 
     @abstractmethod
     def argv(self, request: RunRequest) -> list[str]:
@@ -256,9 +276,17 @@ class Runtime(ABC):
         """Environment the runtime's own process needs (not the container's); default nothing."""
         return {}
 
+    def command_line(self, request: RunRequest, context: Context) -> Invocation:
+        """Prepare ``request``, then its argv and the full environment to start it with (this process's
+        environment plus :meth:`process_env`): how ``run``, ``bench`` and ``doctor`` all start a runtime."""
+        request = self.prepare(request, context)
+        environment = dict(os.environ)
+        environment.update(self.process_env(request))
+        return Invocation(request, self.argv(request), environment)
+
     def plan_files(self, request: RunRequest) -> list[str] | None:
         """Files whose change must make `hepstack run` resolve ``request`` again, beyond those every run
-        watches (hepstack.launch_plan); None if its run cannot be remembered, the default."""
+        watches (hepstack.run.plan); None if its run cannot be remembered, the default."""
         return None
 
     # --- batch jobs: a job script execs the runtime directly (no Python in the job) -------------------

@@ -49,7 +49,8 @@ class CharliecloudRuntime(Runtime):
 
     def argv(self, request: RunRequest) -> list[str]:
         argv = [self.binary(), "--unset-env=*", "--set-env", "--private-tmp"]
-        for bind in request.binds:
+        # ch-run 0.31 has no read-only bind: a secret's file is bound read-write (it is the user's own)
+        for bind in request.mounted_binds(secrets_read_only=False):
             if bind.read_only:
                 raise HepstackError(
                     f"ch-run cannot bind {bind.source} read-only",
@@ -86,6 +87,10 @@ class CharliecloudRuntime(Runtime):
         targets = [bind.target for bind in request.binds] + ([request.workdir] if request.workdir else [])
         for target in targets:
             make_mount_point(directory, target)
+        for secret in request.secrets:  # a file bind needs a file to mount on: an empty one
+            make_mount_point(directory, secret.target.rsplit("/", 1)[0])
+            with contextlib.suppress(OSError):  # there already; or a read-only tree: ch-run says so
+                (directory / secret.target.lstrip("/")).touch(mode=0o600, exist_ok=False)
         return request.with_image(str(directory), cache_entry=cache_entry)
 
     def preview(self, request: RunRequest, context: Context) -> RunRequest:

@@ -54,12 +54,14 @@ class NativeRuntime(Runtime):
             argv.append(f"TERM={os.environ['TERM']}")
         argv += [f"{name}={value}" for name, value in request.image_env.items()]
         script = "".join(f". {shlex.quote(profile)}; " for profile in request.profiles) + LOGIN_SCRIPT
-        assignments = [f"{name}={value}" for name, value in request.env.items()]
+        # no mount namespace: a secret is its host file, named by HEPSTACK_SECRET_<NAME>
+        assignments = request.secret_assignments(in_image=False)
+        assignments += [f"{name}={value}" for name, value in request.env.items()]
         check_command(request)
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
 
     def plan_files(self, request: RunRequest) -> list[str] | None:
-        return []  # the layer spec the env came from is watched by hepstack.launch
+        return []  # the layer spec the env came from is watched by hepstack.run.launch
 
     def availability(self) -> Availability:
         return Availability(True, "the host itself")

@@ -54,7 +54,7 @@ class ShifterRuntime(Runtime):
 
     def argv(self, request: RunRequest) -> list[str]:
         argv = [proc.which(self.tool) or self.tool, f"--image={shifter_image(request.image)}"]
-        for bind in request.binds:
+        for bind in request.mounted_binds():  # --bind's, then --secret's (read-only)
             source, target = bind_field(bind.source, "bind source"), bind_field(bind.target, "bind target")
             argv.append(f"--volume={source}:{target}{':ro' if bind.read_only else ''}")
         if request.workdir:

@@ -20,11 +20,19 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hepstack.errors import LocatedErrors, SpecError
-from hepstack.names import COMMAND_NAME, ENV_NAME, NAME_PATTERN, NAME_RULE
+from hepstack.names import (
+    COMMAND_NAME,
+    ENV_NAME,
+    LOGIN_HOST,
+    LOGIN_HOST_RULE,
+    NAME_PATTERN,
+    NAME_RULE,
+)
 from hepstack.quoting import argument, check_text, reject
 from hepstack.resources import MAX_CPUS, check_scheduler_name, duration_seconds, memory_mb
 from hepstack.runtimes import Bind
 from hepstack.runtimes.base import check_container_path
+from hepstack.runtimes.secret_files import Secret, check_secret_name
 from hepstack.spec.validation import checked, load_document
 
 # Field checks: each the one check of its kind of value (hepstack.runtimes.Bind.parse for binds,
@@ -44,6 +52,15 @@ def _check_env(env: dict[str, str]) -> None:
         argument(value, f"env {name}")
 
 
+def _check_secrets(secrets: dict[str, str]) -> None:
+    """Names and paths only: the files belong to whoever submits, so they are checked at submission."""
+    for name, path in secrets.items():
+        check_secret_name(name)
+        check_text(path, f"secrets {name}")
+        if not path.startswith(("/", "~/")):
+            reject(path, f"secrets {name}", "is not an absolute path", "write /path/FILE or ~/path/FILE")
+
+
 def _check_tool(text: str) -> None:
     if not COMMAND_NAME.match(text):
         reject(text, "runtime_tool", "is not a command", "write a command name or path, e.g. podman-hpc")
@@ -51,6 +68,22 @@ def _check_tool(text: str) -> None:
 
 def _check_image_root(text: str) -> None:
     check_container_path(text, "image_root")
+
+
+def _check_login_host(text: str) -> None:
+    """An ssh destination, ``[USER@]HOST[:PORT]`` or a ~/.ssh/config alias; never an ssh option."""
+    check_text(text, "login_host")
+    match = LOGIN_HOST.match(text)
+    if match is None:
+        reject(text, "login_host", "is not an ssh destination", f"write {LOGIN_HOST_RULE}")
+    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
+        reject(text, "login_host", "has a port outside 1..65535", "write USER@HOST:PORT")
+
+
+def _check_ssh_config(text: str) -> None:
+    check_text(text, "ssh_config")
+    if not text.startswith(("/", "~/")):
+        reject(text, "ssh_config", "is not an absolute path", "write /path/to/config or ~/path")
 
 
 Checked = Annotated[str, AfterValidator(checked(check_text, "value"))]
@@ -82,9 +115,16 @@ class SiteProfile(BaseModel):
     image_root: Annotated[str, AfterValidator(checked(_check_image_root))] | None = None
     binds: list[Annotated[str, AfterValidator(checked(_check_bind))]] = Field(default_factory=list)
     env: Annotated[dict[str, str], AfterValidator(checked(_check_env))] = Field(default_factory=dict)
+    # NAME: FILE (absolute or ~/...): each job gets FILE at /run/secrets/NAME (docs/site-services.md)
+    secrets: Annotated[dict[str, str], AfterValidator(checked(_check_secrets))] = Field(default_factory=dict)
     resources: SiteResources = Field(default_factory=SiteResources)
     # extra scheduler options, one per entry; the scheduler checks and quotes them (site_directive)
     directives: list[Checked] = Field(default_factory=list)
+    # a farm reached over ssh: [USER@]HOST[:PORT] or an ~/.ssh/config alias (docs/remote-sites.md);
+    # submit, jobs, cancel and logs then run the scheduler's commands there
+    login_host: Annotated[str, AfterValidator(checked(_check_login_host))] | None = None
+    # an ssh_config(5) file for this site instead of ~/.ssh/config (ssh -F)
+    ssh_config: Annotated[str, AfterValidator(checked(_check_ssh_config))] | None = None
 
     @property
     def delivery(self) -> str:
@@ -101,6 +141,11 @@ class Site:
         """The site's binds; ``$VAR`` in a source stays a variable that the job's shell expands
         (``$SCRATCH``, ``$TMPDIR`` exist only on the compute node). Not checked on the submit host."""
         return [Bind.parse(text, job_variables=True) for text in self.profile.binds]
+
+    def job_secrets(self, uid: int, home: str) -> list[Secret]:
+        """The site's secrets, their files checked now: the submitter's (``uid``, ``~`` = ``home``), 0600."""
+        items = self.profile.secrets.items()
+        return [Secret.from_site(name, path, uid=uid, home=home) for name, path in items]
 
 
 _HINTS = {

@@ -59,7 +59,7 @@ def find_disk(image: str, context: Context, engine: str | None, keep_changes: bo
         raise HepstackError(
             f"no disk file {image}", hint="make one with hepstack export IMAGE --format qcow2"
         )
-    from hepstack.launch import resolve_image
+    from hepstack.catalog.resolve import resolve_image
 
     resolved = resolve_image(image, context, engine=engine)
     return cached_disk(resolved.reference, resolved.engine, resolved.image_id, context, invoker)

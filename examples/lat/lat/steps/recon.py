@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ def load_calibration(path: Any) -> dict[str, Any]:
         cal = data["cal"]
         constants = {
             "name": str(data.get("name", "")),
+            "comment": str(data.get("comment", "")),
             "sha256": hashlib.sha256(content).hexdigest(),
             "version": [int(v) for v in data["version"]],
             "pedestal": np.array([cal["pedestal"]["fine"], cal["pedestal"]["coarse"]], dtype=np.float64),
@@ -54,25 +56,85 @@ def calibration_label(constants: Mapping[str, Any]) -> str:
 
 
 class CalRecon(Producer):
-    """Energy per log = (ADC - pedestal) x gain for the log's range; sums, centroid, profile."""
+    """Energy per log = (ADC - pedestal) x gain for the log's range; sums, centroid, profile.
+
+    The constants come from ``calibFile`` (YAML, the offline fallback) or, with ``calibSource: db``, from
+    the calibration database (lat.calib.database): calibration ``calibTag``, the interval of validity
+    holding each event's run, all read at job start. Either way the same constants give the same bytes.
+    """
 
     parameters: ClassVar[Mapping[str, Param | Table]] = {
+        "calibSource": Param(
+            "str", "file", "where the constants come from: file (calibFile) or db (calibDb)"
+        ),
         "calibFile": Param("str", "@lat/calib/calib_v1.yaml", "calibration constants (YAML)"),
+        "calibDb": Param(
+            "str",
+            "",
+            "mysql://USER@HOST:PORT/DATABASE of the calibration DB; empty: $LAT_CALIB_DB (a site's env)",
+        ),
+        "calibTag": Param("str", "v1", "the calibration version in the database"),
+        "calibPassword": Param(
+            "str", "calibdb", "the DB password's file: a secret name (/run/secrets/NAME) or a path"
+        ),
         "thresholdSigma": Param("float", 5.0, "zero suppression, in units of the pedestal noise"),
     }
 
     def check_inputs(self) -> None:
-        self.input_path("calibFile", self.params["calibFile"])
+        source = self.params["calibSource"]
+        if source == "file":
+            self.input_path("calibFile", self.params["calibFile"])
+        elif source == "db":
+            from lat.calib import database
+            from lat.framework.errors import LatError
+
+            if not self._db_url():
+                raise self.config_error("calibDb", "is empty and $LAT_CALIB_DB is not set")
+            checks = (("calibDb", database.parse_url, self._db_url()), ("calibTag", database.check_tag, None))
+            for param, check, value in checks:
+                try:
+                    check(value or self.params[param])
+                except LatError as exc:
+                    raise self.config_error(param, exc.message) from None
+        else:
+            raise self.config_error("calibSource", f"is {source!r}: write file or db")
 
     def begin_job(self) -> None:
-        self._calib = load_calibration(self.context.resolve(self.params["calibFile"]))
-        self.context.add_metadata("calibration", calibration_label(self._calib), self.params["calibFile"])
+        self._intervals: list[Any] = []
+        if self.params["calibSource"] == "db":
+            from lat.calib import database
+
+            endpoint = database.parse_url(self._db_url())
+            self._intervals = database.fetch_intervals(
+                endpoint, self.params["calibPassword"], self.params["calibTag"]
+            )
+            self._calib_origin = f"{endpoint} calibration {self.params['calibTag']}"
+            self._valid = (1, 0)  # no run yet: the first event picks its interval
+        else:
+            self._calib = load_calibration(self.context.resolve(self.params["calibFile"]))
+            self.context.add_metadata("calibration", calibration_label(self._calib), self.params["calibFile"])
+            self._valid = (0, 2**63)
         self._channels = np.arange(geometry.CAL_CHANNELS)
         logs = self._channels % geometry.CAL_LOGS
         self._log_position = geometry.cal_log_centre_mm(logs)
         self._layer = self._channels // geometry.CAL_LOGS
 
+    def _db_url(self) -> str:
+        """``calibDb``, or the endpoint the site gives every job (``env: {LAT_CALIB_DB: ...}``)."""
+        return str(self.params["calibDb"] or os.environ.get("LAT_CALIB_DB", ""))
+
+    def _use_interval(self, run: int) -> None:
+        """The database interval that holds ``run`` (its label must agree with the job's others)."""
+        for interval in self._intervals:
+            if interval.first_run <= run <= interval.last_run:
+                self._calib, self._valid = interval.constants, (interval.first_run, interval.last_run)
+                self.context.add_metadata("calibration", calibration_label(self._calib), self._calib_origin)
+                return
+        raise InputError(f"{self._calib_origin} has no constants for run {run}")
+
     def produce(self, event: Event) -> None:
+        if not self._valid[0] <= event.run <= self._valid[1]:
+            self._use_interval(event.run)
         digi = event.get("CalDigi")
         rng_index = digi["range"].astype(np.int64)
         counts = digi["adc"].astype(np.float64) - self._calib["pedestal"][rng_index, self._channels]

@@ -34,14 +34,16 @@ class QueuedJob:
     tasks: dict[int, QueueEntry] = field(default_factory=dict)
 
 
-class Scheduler(ABC):
-    name: str
-    tool: str  # the submit command; its absence is reported when this scheduler is chosen
-    install_hint: str
+class Scheduler(proc.Tool, ABC):
+    # tool: the submit command; its absence is reported when this scheduler is chosen
+    role = "scheduler"
     template: str  # file name in hepstack/batch/templates
 
+    # set when the commands run on a site's login host (batch/transport.py): found on its PATH there
+    on_remote_host = False
+
     def binary(self) -> str:
-        return proc.require(self.tool, f"the {self.name} scheduler", self.install_hint)
+        return self.tool if self.on_remote_host else super().binary()
 
     directive_prefix = ""  # "#SBATCH", "#$", "#BSUB": how the scheduler finds its options in the script
 

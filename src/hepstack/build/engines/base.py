@@ -30,15 +30,11 @@ class BuildRequest:
     timestamp: int | None = None  # locked builds: SOURCE_DATE_EPOCH for image, history and file times
 
 
-class Engine(ABC):
+class Engine(proc.Tool, ABC):
     """A container engine hepstack builds with (podman, docker)."""
 
-    name: str
-    tool: str
-    install_hint: str
-
-    def binary(self) -> str:
-        return proc.require(self.tool, f"the {self.name} engine", self.install_hint)
+    role = "engine"
+    skopeo_transport: str  # how skopeo names this engine's store: containers-storage, docker-daemon
 
     def build_env(self, request: BuildRequest) -> dict[str, str]:
         """Extra environment for the build command."""

@@ -6,13 +6,9 @@ from hepstack import proc
 from hepstack.build.engines.base import BuildRequest, Engine
 
 
-class DockerEngine(Engine):
+class DockerEngine(proc.DockerClient, Engine):
     name = "docker"
-    tool = "docker"
-    install_hint = proc.DOCKER_INSTALL_HINT
-
-    def binary(self) -> str:
-        return proc.docker_binary()
+    skopeo_transport = "docker-daemon"
 
     def has_image(self, reference: str) -> bool:
         # `hepstack run --runtime docker` asks this on every run of an image podman built. Starting the

@@ -7,6 +7,7 @@ from hepstack.build.engines.base import Engine
 
 class PodmanEngine(Engine):
     name = "podman"
+    skopeo_transport = "containers-storage"
     tool = "podman"
     install_hint = "apt-get install podman runc (or run scripts/setup-host.sh)"
     build_options = ("--layers", "--pull=missing")

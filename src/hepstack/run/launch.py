@@ -5,53 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
-from hepstack import launch_plan, private
+from hepstack import private
+from hepstack.catalog.resolve import ResolvedImage, resolve_image
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
-from hepstack.names import STACK_LAYER
+from hepstack.run import plan as launch_plan
 from hepstack.runtimes import Bind, RunRequest, Runtime, get_runtime, parse_env
-
-
-@dataclass(frozen=True)
-class ResolvedImage:
-    reference: str
-    engine: str
-    image_id: str | None = None
-    stack: str | None = None
-    layer: str | None = None
-    spec_path: str | None = None
-    key: str | None = None  # the layer key, for catalog images
-
-
-def resolve_image(text: str, context: Context, engine: str | None = None) -> ResolvedImage:
-    """``STACK/LAYER`` -> the newest catalog build of that layer; anything else is an engine reference."""
-    match = STACK_LAYER.match(text)
-    if match:
-        from hepstack.catalog import Catalog
-
-        record = Catalog(context.catalog_path).newest(match[1], match[2], engine=engine)
-        if record is not None:
-            return ResolvedImage(
-                record.reference,
-                record.engine,
-                record.image_id,
-                record.stack,
-                record.layer,
-                record.spec_path or None,  # pulled and loaded images have no spec on this host
-                record.key,
-            )
-        if match[1] != "localhost" and "." not in match[1]:
-            raise HepstackError(
-                f"no build of {text} in the catalog ({context.catalog_path})",
-                hint=f"build it first: hepstack build STACK.yaml {match[2]}, or pull a release: "
-                "hepstack pull --manifest RELEASE.json; or give an engine reference such as "
-                "localhost/lat/release:latest",
-            )
-    return ResolvedImage(text, engine or "podman")
+from hepstack.runtimes.secret_files import Secret
 
 
 def run(
@@ -64,16 +28,19 @@ def run(
     workdir: str | None,
     engine: str | None,
     print_only: bool,
+    secret: list[str] | None = None,
 ) -> None:
     """`hepstack run`, for both the typer command and the fast entry point (hepstack.entry).
 
-    Unless only printing, the resolved command is remembered (hepstack.launch_plan), so that the next
-    identical run execs it straight away.
+    Unless only printing, the resolved command is remembered (hepstack.run.plan), so that the next
+    identical run execs it straight away. A run with ``--secret`` never is: its files' owner and mode
+    are checked on every run (the fast path leaves ``--secret`` to this full path).
     """
     context = Context.from_environment()
     key = launch_plan.plan_key(image_text, runtime_name, bind, env, workdir, engine)
     chosen = get_runtime(runtime_name)
     binds = [Bind.parse(text) for text in bind]
+    secrets = [Secret.parse(text, uid=invoking_user().uid) for text in secret or []]
     # signed before anything is read, so a change while resolving is seen by the next run
     watched = launch_plan.signatures([str(context.catalog_path), launch_plan.PASSWD])
     watched.update({item.source: launch_plan.MUST_EXIST for item in binds})
@@ -90,6 +57,8 @@ def run(
         tty=launch_plan.terminal_attached(),
         context=context,
     )
+    if secrets:
+        request = replace(request, secrets=secrets)
     exec_run(chosen, request, context, print_only=print_only, plan=(key, watched))
 
 
@@ -187,14 +156,13 @@ def exec_run(
     """Replace this process with the runtime's command (or print it); remember it under ``plan``'s key."""
     from hepstack.runtimes import shell_line
 
-    # --print shows what would really run (ch-run's tree) without converting the image to show it
-    request = runtime.preview(request, context) if print_only else runtime.prepare(request, context)
-    argv = runtime.argv(request)
-    if print_only:
-        print(shell_line(argv))
+    if print_only:  # what would really run (ch-run's tree), without converting the image to show it
+        print(shell_line(runtime.argv(runtime.preview(request, context))))
         return
+    invocation = runtime.command_line(request, context)
+    request, argv = invocation.request, invocation.argv
     process_env = runtime.process_env(request)
-    files = runtime.plan_files(request)
+    files = runtime.plan_files(request) if not request.secrets else None
     if files is not None:
         key, watched = plan
         holds: list[tuple[str, str]] = []
@@ -205,11 +173,9 @@ def exec_run(
         launch_plan.remember(
             key, argv, request.command, process_env, {**launch_plan.signatures(files), **watched}, holds
         )
-    environment = dict(os.environ)
-    environment.update(process_env)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(argv[0], argv, environment)
+        os.execvpe(argv[0], argv, invocation.environment)
     except OSError as exc:
         raise HepstackError(f"cannot start {argv[0]}: {exc.strerror}", hint=runtime.install_hint) from None

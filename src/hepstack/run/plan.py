@@ -17,7 +17,7 @@ A run from the node image cache (ch-run's unpacked trees) follows the cache's pr
 too, with the same functions (:mod:`hepstack.cache_use`): hold the entry's use lock shared, on a
 descriptor the runtime inherits, then check the entry, then mark its use (least-recently-used eviction).
 
-The full path (:func:`hepstack.launch.run`) writes that result, a *plan*, to
+The full path (:func:`hepstack.run.launch.run`) writes that result, a *plan*, to
 ``CACHE_DIR/launch-<uid>/<crc32 of the key>.plan`` with the stat signature of each file. The fast path
 (:mod:`hepstack.entry`) reads it with builtins only (`import re` alone costs 10 ms here), checks every
 input and execs. A plan that is missing, unreadable, not the user's own, from another format or Python,

@@ -1,0 +1,1 @@
+"""Calibration constants: the shipped YAML versions (the offline fallback) and the calibration database."""
