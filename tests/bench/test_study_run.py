@@ -161,7 +161,8 @@ def test_outputs_are_deleted_once_verified_but_timing_databases_stay(
     runs = study_run[1] / "runs" / "sorter"
     assert not list(runs.glob("*/rep*/result.txt"))  # verified and checksummed above, then deleted
     assert len(list(runs.glob("*/rep*/timing.db"))) == 3 * ROUNDS
-    assert len(list(runs.glob("*/warmup1/result.txt"))) == 3  # warm-up runs are left alone
+    assert not list(runs.glob("*/warmup1/result.txt"))  # warm-up outputs: deleted when the run ends
+    assert len(list(runs.glob("*/warmup1/timing.db"))) == 3
 
 
 def test_keep_outputs_keeps_them(tmp_path: Path) -> None:
@@ -176,6 +177,7 @@ def test_keep_outputs_keeps_them(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "report" / "runs" / "sorter").glob("*/rep*/result.txt"))) == 4
+    assert len(list((tmp_path / "report" / "runs" / "sorter").glob("*/warmup*/result.txt"))) == 2
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["run_info"]["outputs_kept"] is True
     assert summary["arms"]["again"]["workloads"]["sorter"]["verify"]["equal"] is True

@@ -1,8 +1,9 @@
 """``lat-l1``: run the L1-like chain for one run, one ``lat-run`` process per step.
 
 simulate -> digi (per chunk) -> recon, merit, makeFT1 (per crumb) -> merges (crumbs -> chunk,
-chunks -> run).  ``--prefix "hepstack run --runtime podman lat/release --"`` is shell-split and
-put in front of every step's argv, so each step can run in a container.  Each lat-run process
+chunks -> run).  ``--prefix "hepstack run --runtime podman --bind W:W lat/release --"`` (W: the
+absolute work directory, which every step reads and writes) is shell-split and put in front of every
+step's argv, so each step can run in a container.  Each lat-run process
 writes a TimeTracker DB into DIR/timing/; at the end the DBs are read back and the events per
 step and the median seconds/event of every module are printed.
 

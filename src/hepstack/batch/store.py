@@ -163,6 +163,11 @@ class JobStore:
             rows = connection.execute(query).mappings().all()
         return [_record(row) for row in reversed(rows)]
 
+    def forget(self, job_id: int) -> None:
+        """Remove the record of job ``job_id`` (`hepstack prune`, once its directory is gone)."""
+        with self._engine.begin() as connection:
+            connection.execute(jobs_table.delete().where(jobs_table.c.id == job_id))
+
     def close(self) -> None:
         self._engine.dispose()
 

@@ -19,13 +19,26 @@ SHOWN_DIFFERENCES = 5
 
 def output_files(run: RunRecord, globs: list[str]) -> dict[str, Path]:
     """Files of ``run`` matching ``globs`` (relative names), without its timing database and job report."""
-    excluded = {run.timing_db, run.timing_db.with_name(run.timing_db.name + ".job.json")}
+    return _matching(run.output_dir, run.timing_db, globs)
+
+
+def _matching(output_dir: Path, timing_db: Path, globs: list[str]) -> dict[str, Path]:
+    excluded = {timing_db, timing_db.with_name(timing_db.name + ".job.json")}
     found: dict[str, Path] = {}
     for pattern in globs:
-        for path in sorted(run.output_dir.glob(pattern)):
+        for path in sorted(output_dir.glob(pattern)):
             if path.is_file() and path not in excluded:
-                found[path.relative_to(run.output_dir).as_posix()] = path
+                found[path.relative_to(output_dir).as_posix()] = path
     return found
+
+
+def discard_warmup(output_dir: Path, timing_db: Path, workload: Workload, *, keep_outputs: bool) -> None:
+    """A warm-up run's outputs are neither verified nor timed: deleted at once unless ``keep_outputs``
+    (five arms' warm-up of the art exercise would otherwise leave 5 x 155 MB). Its timing database and
+    job report stay, as every run's do."""
+    if not keep_outputs:
+        for path in _matching(output_dir, timing_db, workload.outputs).values():
+            path.unlink(missing_ok=True)
 
 
 def checksums(run: RunRecord, globs: list[str]) -> dict[str, str]:
@@ -45,7 +58,7 @@ def settle_round(study_run: StudyRun, workload: Workload, repetition: int, *, ke
 
     Outputs are kept only with ``keep_outputs``: the art exercise writes ~155 MB per run, so a 40-round
     study of five arms would otherwise leave 31 GB behind (it filled this machine's disk). Timing
-    databases and job reports always stay; warm-up runs are not touched.
+    databases and job reports always stay; warm-up runs' outputs went already (:func:`discard_warmup`).
     """
     runs = study_run.round(workload.name, repetition)
     for arm, run in runs.items():

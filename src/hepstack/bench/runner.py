@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 RoundDone = Callable[["StudyRun", Workload, int], None]  # after every arm ran one workload's repetition
+WarmupDone = Callable[[Path, Path, Workload], None]  # a warm-up run's output directory and timing database
 Item = TypeVar("Item")
 
 
@@ -87,11 +88,17 @@ class StudyRun:
 
 
 def run_study(
-    study: Study, output_dir: Path, context: Context, progress: Progress, on_round: RoundDone | None = None
+    study: Study,
+    output_dir: Path,
+    context: Context,
+    progress: Progress,
+    on_round: RoundDone | None = None,
+    on_warmup: WarmupDone | None = None,
 ) -> StudyRun:
     """Execute every run of ``study`` into ``output_dir``/runs; raise on the first failing run.
 
-    ``on_round`` is called after each round (every arm ran one workload's repetition).
+    ``on_round`` is called after each round (every arm ran one workload's repetition), ``on_warmup``
+    after each warm-up run (whose outputs nothing reads).
     """
     result = StudyRun(study, output_dir, arm_setups(study, context), started=datetime.now(UTC))
     spec = study.spec
@@ -99,6 +106,8 @@ def run_study(
         for workload in spec.workloads:
             for setup in result.setups.values():
                 run = _run_workload(study, setup, workload, output_dir, f"warmup{round_index}", context)
+                if on_warmup is not None:
+                    on_warmup(run.output_dir, run.timing_db, workload)
                 wall = run.measured.resources.wall_s
                 progress(
                     f"warm-up {round_index}/{spec.warmup}  {setup.arm.name:<14} {workload.name}  {wall:.2f} s"

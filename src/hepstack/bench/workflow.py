@@ -32,7 +32,7 @@ def study_report(
     keep_outputs: bool = False,
 ) -> tuple[BenchReport, Path]:
     """Load and run the study, verify outputs round by round, analyse; return the report and its directory."""
-    from hepstack.bench.outputs import settle_round
+    from hepstack.bench.outputs import discard_warmup, settle_round
 
     study = with_overrides(load_study(study_path), events=events, repetitions=repetitions, arms=arms)
     directory = prepare_output(output, f"bench-{study.name}-{utc_stamp(datetime.now(UTC))}")
@@ -44,6 +44,9 @@ def study_report(
         progress,
         on_round=lambda done, workload, repetition: settle_round(
             done, workload, repetition, keep_outputs=keep_outputs
+        ),
+        on_warmup=lambda output_dir, timing_db, workload: discard_warmup(
+            output_dir, timing_db, workload, keep_outputs=keep_outputs
         ),
     )
     baseline = study.spec.baseline_arm

@@ -11,6 +11,7 @@ costs ~270 ms, over a quarter of the 1 s budget of a fully cached build, and it 
 
 from __future__ import annotations
 
+import builtins
 import os
 import sqlite3
 from dataclasses import astuple, dataclass, fields
@@ -234,6 +235,19 @@ class Catalog:
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         return [_record(row) for row in self._connection.execute(query, values)]
+
+    def rows(
+        self, *, stack: str | None = None, engine: str | None = None
+    ) -> builtins.list[tuple[int, ImageRecord]]:
+        """(row id, record) of every build, newest first: what `hepstack prune` chooses from."""
+        where, values = _where(stack=stack, engine=engine)
+        query = f"SELECT id, {', '.join(_COLUMNS)} FROM images{where} ORDER BY built_at DESC, id DESC"
+        return [(int(row[0]), _record(row[1:])) for row in self._connection.execute(query, values)]
+
+    def forget(self, row_ids: builtins.list[int]) -> None:
+        """Remove these build rows (pushes and SBOMs stay: they record what a registry holds)."""
+        with self._connection:
+            self._connection.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in row_ids])
 
 
 def _push_record(row: tuple[object, ...]) -> PushRecord:

@@ -57,6 +57,7 @@ def _register() -> None:
         images,
         inventory,
         pipeline,
+        prune,
         registry,
         release,
         run,

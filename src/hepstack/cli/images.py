@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hepstack.cli import app, make_console
+
+if TYPE_CHECKING:
+    from hepstack.catalog import ImageRecord
+
+#: What ``origin`` says of a catalog image found in another engine's store than the one that has it.
+COPIED = "copied"
 
 
 @app.command()
@@ -48,6 +54,12 @@ def images(
         records = catalog.release_images(stack, release, engine)
     else:
         records = catalog.list(stack=stack, release=release, engine=engine)
+    if engine is not None:  # images `hepstack run --runtime docker` copied there from podman, say
+        records = sorted(
+            records + copied_into(engine, catalog.list(stack=stack, release=release), records),
+            key=lambda record: record.built_at,
+            reverse=True,
+        )
     pushes: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for push in catalog.pushes(stack=stack, release=release):
         pushes.setdefault((push.stack, push.layer, push.key), []).append((push.digest, push.repository))
@@ -74,9 +86,42 @@ def images(
         ]
         if not per_release:
             row[1:1] = [record.release]
-            row[5:5] = [record.engine, record.built_at.strftime("%Y-%m-%d %H:%M:%S")]
+            shown_engine = record.engine + (" (copy)" if record.origin == COPIED else "")
+            row[5:5] = [shown_engine, record.built_at.strftime("%Y-%m-%d %H:%M:%S")]
         table.add_row(*row)
     if not records:
         console.print(f"no images in the catalog {context.catalog_path}")
         return
     console.print(table)
+
+
+def copied_into(
+    engine_name: str, candidates: list[ImageRecord], listed: list[ImageRecord]
+) -> list[ImageRecord]:
+    """Catalog images of other engines that ``engine_name``'s store holds too, by the same reference and
+    image id: what hepstack copied there (``run --runtime docker`` of a podman build saves and loads it).
+    One ``image inspect`` of every candidate; an engine that cannot be asked holds no copies."""
+    from dataclasses import replace
+
+    from hepstack import proc
+    from hepstack.build.engines import get_engine
+    from hepstack.errors import HepstackError
+
+    known = {(record.reference, record.image_id) for record in listed}
+    newest: dict[str, ImageRecord] = {}
+    for record in candidates:  # newest first: one row per reference
+        if record.engine != engine_name and (record.reference, record.image_id) not in known:
+            newest.setdefault(record.reference, record)
+    if not newest:
+        return []
+    engine = get_engine(engine_name)
+    try:
+        inspected = proc.run(engine.inspect_images_argv(sorted(newest)), check=False, timeout=120)
+    except HepstackError:
+        return []
+    found = engine.parse_inspected(inspected.stdout, sorted(newest))
+    return [
+        replace(record, engine=engine_name, origin=COPIED, size=info.size or record.size)
+        for reference, record in newest.items()
+        if (info := found.get(reference)) is not None and info.image_id == record.image_id
+    ]

@@ -21,6 +21,18 @@ from hepstack.runtimes.base import (
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
+# Natively the command comes from the host's PATH, which holds no release unless told: a missing one is
+# said as hepstack's errors are (env(1)'s "No such file or directory" names neither PATH nor a fix).
+# The check sees PATH as the command will (profiles sourced, --env applied: a subshell exports the
+# NAME=VALUE arguments, already validated); its values are arguments, never script text.
+FIND_COMMAND = (
+    '( for word do case $word in *=*) export "$word" ;; *) command -v "$word" >/dev/null 2>&1 || { '
+    'printf \'error: %s is not on PATH natively (PATH=%s)\\n\' "$word" "$PATH" >&2; '
+    "printf 'hint: put the bin directory of the native install of the release first on PATH: "
+    f"--env PATH=DIR:{DEFAULT_PATH} (docs/running.md, Native runs)\\n' >&2; exit 127; }}; break ;; esac; "
+    "done ) || exit 127; "
+)
+
 
 class NativeRuntime(Runtime):
     name = "native"
@@ -58,6 +70,7 @@ class NativeRuntime(Runtime):
         assignments = request.secret_assignments(in_image=False)
         assignments += [f"{name}={value}" for name, value in request.env.items()]
         check_command(request)
+        script = script.removesuffix(LOGIN_SCRIPT) + FIND_COMMAND + LOGIN_SCRIPT  # PATH as profiles left it
         return [*argv, "/bin/sh", "-l", "-c", script, WRAPPER_NAME, *assignments, *request.command]
 
     def plan_files(self, request: RunRequest) -> list[str] | None:

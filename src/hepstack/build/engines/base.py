@@ -69,6 +69,9 @@ class Engine(proc.Tool, ABC):
             argv.append(f"{self.timestamp_option}={int(request.timestamp)}")
         return [*argv, str(request.context)]
 
+    # `info --format` template printing the directory of the engine's image store (prune measures it).
+    store_root_format = "{{.Store.GraphRoot}}"
+
     def inspect_images_argv(self, references: list[str]) -> list[str]:
         """One call that tells which of ``references`` exist, with id, size and tags. It exits non-zero
         when some are missing and still prints the others (podman and docker alike)."""

@@ -17,6 +17,8 @@ class DockerEngine(proc.DockerClient, Engine):
         answer = daemon_has_image(reference)
         return super().has_image(reference) if answer is None else answer
 
+    store_root_format = "{{.DockerRootDir}}"
+
     def build_env(self, request: BuildRequest) -> dict[str, str]:
         return {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}
 
