@@ -9,6 +9,7 @@ import pwd
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,14 @@ def import_small_image(archive: Path, reference: str, run_as: list[str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def small_image(test_user: pwd.struct_passwd, shared_tmp: Path) -> tuple[str, str]:
-    """A few-MB image in the test user's rootless podman store: (reference, image id)."""
+def small_image(test_user: pwd.struct_passwd, shared_tmp: Path) -> Iterator[tuple[str, str]]:
+    """A few-MB image in the test user's rootless podman store: (reference, image id); removed after."""
     if not tool_works("podman", "--version") or shutil.which("ch-run") is None:
         pytest.skip("podman and ch-run are needed (scripts/setup-host.sh)")
     archive = shared_tmp / "small-rootfs.tar"
     write_rootfs(archive)
     archive.chmod(0o644)
     reference = f"localhost/hepstack-tests/small:{os.getpid()}"
-    return reference, import_small_image(archive, reference, ["runuser", "-u", test_user.pw_name, "--"])
+    as_user = ["runuser", "-u", test_user.pw_name, "--"]
+    yield reference, import_small_image(archive, reference, as_user)
+    subprocess.run([*as_user, "podman", "rmi", "--force", reference], capture_output=True, check=False)
