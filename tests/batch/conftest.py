@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.batch.small_image import small_image  # noqa: F401 - a fixture, used by name
 from tests.integration.conftest import (  # noqa: F401 - fixtures, used by name
     docker_image,
     image_archive,

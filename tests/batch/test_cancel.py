@@ -133,3 +133,61 @@ def test_cancel_stops_the_container_everywhere(
     # a finished job is reported as finished, not cancelled again
     again = batch_cli("cancel", submitted[0].job, env=env, user=user)
     assert "had already finished" in again.stdout, again.stdout
+
+
+def _charliecloud_leftovers(marker: str) -> list[str]:
+    """ch-run execs the payload (no container, no daemon): what is left is any process of the task."""
+    return [line for line in _ps() if marker in line]
+
+
+@pytest.mark.slurm
+@pytest.mark.sge
+@pytest.mark.rootless
+@pytest.mark.charliecloud
+def test_cancel_stops_charliecloud_tasks_everywhere(
+    test_user: pwd.struct_passwd,
+    small_image: tuple[str, str],
+    shared_tmp: Path,
+    user_env: dict[str, str],
+) -> None:
+    """The same matrix for ch-run (its tree made by the job in the node cache): within 30 s no ch-run or
+    payload process of a cancelled task remains, and each is CANCELLED with the scheduler's word."""
+    env = {
+        **user_env,
+        "HEPSTACK_STATE_DB": f"sqlite:///{shared_tmp}/user-state/cancel-ch.sqlite",
+        "HEPSTACK_CACHE_DIR": f"{shared_tmp}/user-state/cache-cancel-ch",
+    }
+    user = test_user.pw_name
+    schedulers = [scheduler for scheduler, ping in SCHEDULERS.items() if tool_works(*ping)]
+    submitted = []
+    for number, scheduler in enumerate(schedulers):
+        marker = f"300.{os.getpid()}{number:02d}9"
+        result = batch_cli(
+            "submit", "--scheduler", scheduler, "--runtime", "charliecloud", small_image[0], "--", "sh", "-c",
+            f"sleep {marker}; :", env=env, user=user,
+        )  # fmt: skip
+        submitted.append(Submitted(scheduler, "charliecloud", result.stdout.split()[2], marker))
+    deadline = time.monotonic() + 120
+    waiting = list(submitted)
+    while waiting and time.monotonic() < deadline:
+        waiting = [t for t in waiting if not any(line.startswith(f"sleep {t.marker}") for line in _ps())]
+        time.sleep(0.5)  # between two looks at the process table
+    assert not waiting, f"not all tasks started: {waiting}"
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(submitted)) as pool:
+        answers = list(pool.map(lambda t: batch_cli("cancel", t.job, env=env, user=user), submitted))
+    for task, answer in zip(submitted, answers, strict=True):
+        assert f"confirmed by {task.scheduler}" in answer.stdout, (task, answer.stdout, answer.stderr)
+    remaining: dict[str, list[str]] = {}
+    while time.monotonic() - started < GONE_WITHIN:
+        remaining = {t.job: _charliecloud_leftovers(t.marker) for t in submitted}
+        remaining = {job: left for job, left in remaining.items() if left}
+        if not remaining:
+            break
+        time.sleep(0.5)  # between two counts
+    print(f"cancel charliecloud: {len(submitted)} tasks gone in {time.monotonic() - started:.1f} s")
+    assert not remaining, remaining
+    for task in submitted:
+        shown = json.loads(batch_cli("jobs", task.job, "--json", env=env, user=user).stdout)
+        assert [t["state"] for t in shown[0]["tasks"]] == ["CANCELLED"], (task, shown)

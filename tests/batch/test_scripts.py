@@ -13,12 +13,15 @@ from hepstack.batch.executor import Submission, render
 from hepstack.batch.script import fill
 from hepstack.errors import HepstackError
 from hepstack.identity import Invoker
+from hepstack.registry.cache import JobNodeCache
 from hepstack.runtimes import RUNTIMES, Bind
 from hepstack.sites import load_sites, shipped_site_files
 
 ALICE = Invoker(uid=1234, gid=5678, name="alice", home="/home/alice", privileged=False)
 JOBDIR = Path("/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef")
 SHIPPED = sorted(load_sites({"HEPSTACK_SITES_PATH": "/nonexistent"}).items())
+ALICE_CACHE = JobNodeCache("/home/alice/.cache/hepstack", 1234, shared=False)
+IMAGE_ID = f"sha256:{'fe' * 32}"
 PYTHON = re.compile(r"\bpython[0-9.]*\b|\.py\b|hepstack\.", re.IGNORECASE)
 
 
@@ -63,6 +66,8 @@ def _submission(site_name: str) -> Submission:
         site=profile.name,
         runtime_tool=profile.runtime_tool,
         name="lat-digi",
+        image_id=IMAGE_ID if image.startswith("localhost/") else None,
+        node_cache=ALICE_CACHE,
     )
 
 
@@ -126,7 +131,7 @@ def test_task_index_is_one_based_on_every_scheduler() -> None:
 
 def test_a_template_key_hepstack_does_not_provide_is_an_error() -> None:
     with pytest.raises(HepstackError, match=r"uses \{\{jobdir\}\}"):
-        fill("task.tmpl", {"tasks": "1", "task_input": "", "setup": "", "command": "true"})
+        fill("task.tmpl", {"tasks": "1", "task_input": "", "setup": "", "image": "", "command": "true"})
 
 
 def test_site_variables_in_binds_expand_in_the_job_not_at_submit() -> None:

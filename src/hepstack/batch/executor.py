@@ -27,6 +27,7 @@ from hepstack.batch.transport import LocalTransport, Transport, site_transport
 from hepstack.context import Context
 from hepstack.errors import HepstackError, ProcessError
 from hepstack.identity import invoking_user
+from hepstack.registry.cache import JobNodeCache, cache_limit
 from hepstack.runtimes import Bind, RunRequest, get_runtime
 from hepstack.runtimes.secret_files import Secret
 
@@ -51,6 +52,8 @@ class Submission:
     runtime_tool: str | None = None  # replaces the runtime's argv[0] in the job (podman-hpc)
     image_id: str | None = None
     name: str = "hepstack"
+    engine: str = "podman"  # the engine store that holds `image` (its job-time conversion reads it)
+    node_cache: JobNodeCache | None = None  # where the job puts converted images; None: this environment's
     stage_in: tuple[Transfer, ...] = ()  # xrootd files in before the command (batch/staging.py)
     stage_out: tuple[Transfer, ...] = ()  # and out after it succeeded
 
@@ -86,6 +89,7 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
         env=submission.env,
         workdir=submission.workdir,
         image_id=submission.image_id,
+        engine=submission.engine,
     )
     script = render_job_script(
         scheduler,
@@ -94,8 +98,17 @@ def render(submission: Submission, jobdir: Path) -> tuple[Scheduler, JobSpec, st
         request,
         with_input=submission.task_lines is not None,
         tool=submission.runtime_tool,
+        node_cache=submission.node_cache or job_node_cache(Context.from_environment()),
     )
     return scheduler, spec, script
+
+
+def job_node_cache(context: Context) -> JobNodeCache:
+    """The node cache of ``context`` (HEPSTACK_NODE_CACHE or the cache dir, HEPSTACK_CACHE_OWNER,
+    HEPSTACK_CACHE_MAX) as a job uses it; no I/O: the job makes or checks the directories on the node."""
+    owner = context.cache_owner
+    root, uid = str(context.node_cache), os.geteuid() if owner is None else owner
+    return JobNodeCache(root, uid, owner is not None, cache_limit())
 
 
 def check_accepted(scheduler: Scheduler) -> None:

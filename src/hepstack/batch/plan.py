@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepstack.batch.executor import Submission
+from hepstack.batch.executor import Submission, job_node_cache
 from hepstack.batch.schedulers import get_scheduler
 from hepstack.batch.spec import Resources
 from hepstack.batch.staging import parse_stage_in, parse_stage_out
@@ -105,6 +105,8 @@ def plan_submission(
         site=profile.name if profile else None,
         runtime_tool=profile.runtime_tool if profile else None,
         name=job_name(name or f"hepstack-{Path(command[0]).name}"),
+        engine=resolved.engine,
+        node_cache=job_node_cache(context),
         stage_in=tuple(parse_stage_in(text) for text in stage_in or []),
         stage_out=tuple(parse_stage_out(text) for text in stage_out or []),
     )

@@ -21,6 +21,7 @@ from hepstack.runtimes import RunRequest, Runtime
 if TYPE_CHECKING:
     from hepstack.batch.schedulers.base import Scheduler
     from hepstack.batch.spec import JobSpec
+    from hepstack.registry.cache import JobNodeCache
 
 _KEY = re.compile(r"\{\{(\w+)\}\}")
 # Values the job itself knows only at run time; the runtime sees these as the env values.
@@ -105,6 +106,16 @@ def task_command(argv: list[str]) -> str:
     )
 
 
+def image_block(commands: list[str]) -> str:
+    """The task body's ``{{image}}``: the node-cache functions (batch/templates/node_cache.sh) and the
+    runtime's commands that make the image ready on the node; a failing one ends the task with its
+    exit code (written like the payload's, so `hepstack jobs` shows it)."""
+    if not commands:
+        return "# (the image needs no preparation on the node)"
+    calls = "\n".join(f'{command} || hepstack_finish "$?"' for command in commands)
+    return f"{template_text('node_cache.sh').rstrip()}\n{calls}"
+
+
 def staging_lines(spec: JobSpec, jobdir: str) -> dict[str, str]:
     """The task body's ``{{stage_in}}`` and ``{{stage_out}}`` (batch/staging.py, staging.tmpl)."""
     from hepstack.batch.staging import STAGING_EXIT_CODE, staging_blocks
@@ -147,8 +158,16 @@ def render_job_script(
     *,
     with_input: bool = False,
     tool: str | None = None,
+    node_cache: JobNodeCache | None = None,
 ) -> str:
-    """The complete job script for ``scheduler``: directives, runtime preamble and setup, task body."""
+    """The complete job script for ``scheduler``: directives, runtime preamble and setup, task body.
+
+    ``node_cache`` is where the job finds (or makes) its image when the runtime runs files
+    (Charliecloud, Apptainer); without it the image is used as given.
+    """
+    image_commands: list[str] = []
+    if node_cache is not None:
+        request, image_commands = runtime.job_image(request, node_cache)
     jobdir = bash_word(str(spec.jobdir))
     input_line = (
         f'HEPSTACK_TASK_INPUT=$(sed -n "${{HEPSTACK_TASK_INDEX}}p" {jobdir}/tasks.txt)'
@@ -164,6 +183,7 @@ def render_job_script(
             "tasks": str(spec.tasks),
             "task_input": input_line,
             "setup": "\n".join(setup) if setup else "# (the runtime needs no set-up in the job)",
+            "image": image_block(image_commands),
             "command": task_command(argv),
             **stop_lines(runtime, argv),
             **staging_lines(spec, jobdir),

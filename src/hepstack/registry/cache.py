@@ -41,8 +41,9 @@ from pathlib import Path
 from hepstack import private
 from hepstack.cache_use import hold_shared, mark_used, open_lock, use_files
 from hepstack.errors import HepstackError
+from hepstack.registry.entries import KINDS, JobNodeCache, entry_path
 
-KINDS = ("charliecloud", "squashfs", "sif")
+__all__ = ["KINDS", "CacheEntry", "JobNodeCache", "NodeCache", "cache_limit", "entry_path", "parse_size"]
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BINARY = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
 
@@ -116,9 +117,9 @@ class NodeCache:
 
         The caller keeps a shared use lock on the entry until its process (or the runtime it execs) exits.
         """
+        final = entry_path(self.root, kind, image_id)
         directory = self._directory(kind)
-        name = image_id.removeprefix("sha256:")
-        final = directory / name
+        name = final.name
         use_lock, meta = use_files(str(final))
         while True:
             # others than the owner of a shared cache cannot make a missing use lock (nor the entry)
@@ -132,12 +133,30 @@ class NodeCache:
             if use >= 0:
                 os.close(use)
             if not self._mine:
-                raise HepstackError(
-                    f"the shared node cache {self.root} has no {kind} entry of {label or image_id}, "
-                    f"and only its owner {private.owner_name(self.owner)} makes entries there",
-                    hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
-                )
+                raise self._not_made(kind, label or image_id)
             self._convert_once(directory, name, final, convert, label or image_id)
+
+    def lookup(self, kind: str, image_id: str, label: str = "") -> Path:
+        """Where the entry of ``image_id`` is or will be, checked as :meth:`get` checks it (the cache's
+        folders, an existing entry's owner and mode), but nothing is converted nor held: what
+        `hepstack run --print` shows."""
+        final = entry_path(self.root, kind, image_id)
+        self._directory(kind)
+        if os.path.lexists(final):
+            self._check_entry(final)
+        elif not self._mine:
+            raise self._not_made(kind, label or image_id)
+        return final
+
+    def _not_made(self, kind: str, label: str) -> HepstackError:
+        return HepstackError(
+            f"the shared node cache {self.root} has no {kind} entry of {label}, "
+            f"and only its owner {private.owner_name(self.owner)} makes entries there",
+            hint="ask them to run it once, or unset HEPSTACK_CACHE_OWNER to use your own cache",
+        )
+
+    def job_cache(self) -> JobNodeCache:
+        return JobNodeCache(str(self.root), self.owner, self.shared)
 
     def release(self) -> None:
         """Drop the use locks this process holds (when it is done with the entries, without exec)."""

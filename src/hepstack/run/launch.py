@@ -156,11 +156,11 @@ def exec_run(
     """Replace this process with the runtime's command (or print it); remember it under ``plan``'s key."""
     from hepstack.runtimes import shell_line
 
-    invocation = runtime.command_line(request, context)  # so --print shows what would really run
-    request, argv = invocation.request, invocation.argv
-    if print_only:
-        print(shell_line(argv))
+    if print_only:  # what would really run (ch-run's tree), without converting the image to show it
+        print(shell_line(runtime.argv(runtime.preview(request, context))))
         return
+    invocation = runtime.command_line(request, context)
+    request, argv = invocation.request, invocation.argv
     process_env = runtime.process_env(request)
     files = runtime.plan_files(request) if not request.secrets else None
     if files is not None:

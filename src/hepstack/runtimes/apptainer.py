@@ -20,10 +20,16 @@ should name a SIF path on a shared filesystem or a registry reference (``docker:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.quoting import bind_field
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
+from hepstack.runtimes.job_cache import cache_entry_command, engine_binary, image_key, pinned_digest
+
+if TYPE_CHECKING:
+    from hepstack.registry.cache import JobNodeCache
 
 # Image sources apptainer reads itself (apptainer-exec(1), "supports the following formats").
 REMOTE_SCHEMES = ("docker://", "oras://", "library://", "shub://", "docker-archive:", "oci-archive:")
@@ -80,6 +86,34 @@ class ApptainerRuntime(Runtime):
         # An image in the local engine: one SIF per image id, shared by every job on the node.
         sif = cached_image(request.image, request.engine, "sif", context, image_id=request.image_id)
         return request.with_image(str(sif))
+
+    def preview(self, request: RunRequest, context: Context) -> RunRequest:
+        if not is_local_engine_image(request):
+            return request
+        from hepstack.registry.convert import SIF_NAME, node_cache
+
+        entry = node_cache(context).lookup("sif", image_key(request), request.image)
+        return request.with_image(f"{entry}/{SIF_NAME}", cache_entry=str(entry))
+
+    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+        """A SIF built by the job into the node cache, once per node: ``apptainer build`` of a
+        docker-archive the engine saves (an image of this host's store), or of ``docker://REPO@sha256:...``
+        (a registry's, pinned by digest). SIF paths and other URIs are given to apptainer as they are."""
+        source = apptainer_source(request.image)
+        digest = pinned_digest(source) if source.startswith("docker://") else None
+        if is_local_engine_image(request):
+            engine = engine_binary(request)
+            converter = ["hepstack_sif_from_engine", self.command_name(), engine, request.image]
+        elif digest:
+            converter = ["hepstack_sif_from_source", self.command_name(), source]
+        else:
+            return request, []
+        from hepstack.registry.cache import entry_path
+        from hepstack.registry.convert import SIF_NAME
+
+        entry = entry_path(cache.root, "sif", image_key(request))
+        command = cache_entry_command("sif", entry, request.image, cache, converter)
+        return request.with_image(f"{entry}/{SIF_NAME}", cache_entry=str(entry)), [command]
 
     def binary(self) -> str:
         found = proc.which("apptainer") or proc.which("singularity")

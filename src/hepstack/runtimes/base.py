@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack import proc
 from hepstack.context import Context
@@ -21,6 +22,8 @@ from hepstack.names import ENV_NAME, VARIABLE_REFERENCE, is_image_reference
 from hepstack.quoting import argument, check_text, job_variable, reject, shown
 from hepstack.runtimes.secret_files import Secret, secret_variable
 
+if TYPE_CHECKING:  # not at run time: it would load the cache code
+    from hepstack.registry.entries import JobNodeCache
 # The command runs under a login shell, so /etc/profile and /etc/profile.d/* (where layers put their
 # `profile`) are sourced, as the seeds' images did; explicit --env values are applied after the
 # profile by env(1), so they win over anything a profile sets.
@@ -265,6 +268,10 @@ class Runtime(proc.Tool, ABC):
         """Anything to do before ``argv`` (unpack an image, create mount points); default nothing."""
         return request
 
+    def preview(self, request: RunRequest, context: Context) -> RunRequest:
+        """``prepare`` without converting anything (`hepstack run --print`); default ``prepare``."""
+        return self.prepare(request, context)
+
     def process_env(self, request: RunRequest) -> dict[str, str]:
         """Environment the runtime's own process needs (not the container's); default nothing."""
         return {}
@@ -289,6 +296,11 @@ class Runtime(proc.Tool, ABC):
         SLURM; the scheduler writes and quotes them like its own."""
         return []
 
+    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+        """The request as the job runs it and the commands that make its image ready on the node (a
+        node-cache entry, batch/templates/node_cache.sh); default: the image as given, no commands."""
+        return request, []
+
     def job_setup(self, request: RunRequest) -> list[str]:
         """Shell lines to run in the job before the container starts (e.g. ``shifterimg pull``)."""
         return []
@@ -296,10 +308,9 @@ class Runtime(proc.Tool, ABC):
     def job_stop(self, tool: str) -> list[str]:
         """Shell lines that stop the task's container, named ``$HEPSTACK_CONTAINER``, from outside it.
 
-        Run by the job's signal trap and by its watcher (a process in its own session that outlives a
-        SIGKILL of the job's process group, SGE's default on qdel). Default: none, for runtimes whose
-        payload is a plain child process of the job (ch-run, apptainer, native): the signal or the
-        process-group kill reaches it directly (docs/cancel.md).
+        Run by the job's signal trap and by its watcher (its own session: it outlives a SIGKILL of the
+        job's process group). Default: none, for a payload that is a plain child of the job (ch-run,
+        apptainer, native), which the signal reaches directly (docs/cancel.md).
         """
         return []
 

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.quoting import bind_field
 from hepstack.runtimes.base import Availability, RunRequest, Runtime, login_command
+from hepstack.runtimes.job_cache import (
+    cache_entry_command,
+    engine_binary,
+    image_key,
+    mount_point_targets,
+    mount_points_command,
+)
+
+if TYPE_CHECKING:
+    from hepstack.registry.cache import JobNodeCache
 
 SQUASHFS_SUFFIXES = (".sqfs", ".squashfs", ".sqsh")
 
@@ -81,6 +92,31 @@ class CharliecloudRuntime(Runtime):
             with contextlib.suppress(OSError):  # there already; or a read-only tree: ch-run says so
                 (directory / secret.target.lstrip("/")).touch(mode=0o600, exist_ok=False)
         return request.with_image(str(directory), cache_entry=cache_entry)
+
+    def preview(self, request: RunRequest, context: Context) -> RunRequest:
+        if request.image.startswith("/"):
+            return self.prepare(request, context)  # no conversion: only the binds' mount points, checked
+        from hepstack.registry.convert import node_cache
+
+        entry = str(node_cache(context).lookup("charliecloud", image_key(request), request.image))
+        return request.with_image(entry, cache_entry=entry)
+
+    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+        """A tree or SquashFS file given by path (a site's image_root) is run as it is; an engine or
+        registry image is unpacked by the job into the node cache (once per node), then run from there."""
+        targets = mount_point_targets(request)
+        if request.image.startswith("/"):
+            if request.image.endswith(SQUASHFS_SUFFIXES) or not targets:
+                return request, []
+            return request, [mount_points_command(request.image, targets)]
+        from hepstack.registry.cache import entry_path
+
+        entry = entry_path(cache.root, "charliecloud", image_key(request))
+        converter = ["hepstack_unpack_engine", engine_binary(request), request.image]
+        commands = [cache_entry_command("charliecloud", entry, request.image, cache, converter)]
+        if targets:
+            commands.append(mount_points_command(str(entry), targets))
+        return request.with_image(str(entry), cache_entry=str(entry)), commands
 
     def plan_files(self, request: RunRequest) -> list[str] | None:
         return [request.image]  # converted again (a new inode) or replaced: resolve again

@@ -21,7 +21,14 @@ exec >>/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK
 # by name; anything but [A-Za-z0-9_.-] in the scheduler's id is replaced.
 HEPSTACK_CONTAINER=hepstack-${SLURM_JOB_ID:-${JOB_ID:-${LSB_JOBID:-${CLUSTER_ID:-local}}}}-${HEPSTACK_TASK_INDEX}-$$
 HEPSTACK_CONTAINER=${HEPSTACK_CONTAINER//[!A-Za-z0-9_.-]/_}
+# The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
+hepstack_finish() {
+    printf '%s\n' "$1" >/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp
+    mv -f /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode
+    exit "$1"
+}
 [ -n "${XDG_RUNTIME_DIR:-}" ] || export XDG_RUNTIME_DIR="/tmp/podman-run-$(id -u)"
+# (the image needs no preparation on the node)
 # A cancel (SLURM: SIGTERM, SIGKILL after KillWait; SGE -notify: SIGUSR1/2 first; local: SIGTERM to the
 # session) stops the container by name; the payload would not hear the signal as PID 1.
 hepstack_stop() {
@@ -45,7 +52,4 @@ while kill -0 "$payload" 2>/dev/null; do  # a trap interrupted the wait: wait fo
     wait "$payload"
     status=$?
 done
-# The exit code is written by the job itself (atomically), so it is known without scheduler accounting.
-printf '%s\n' "$status" >/home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp
-mv -f /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode.tmp /home/alice/.local/share/hepstack/jobs/20261122-120000-abcdef/"${HEPSTACK_TASK_INDEX}".exitcode
-exit "$status"
+hepstack_finish "$status"
