@@ -164,7 +164,7 @@ def test_containerfile_values() -> None:
     ):
         with pytest.raises(HepstackError, match=reason):
             containerfile_line(bad, "run")
-    assert containerfile_string('é "q" \\ $HOME', "env") == '"é \\"q\\" \\\\ $HOME"'
+    assert containerfile_string('é "q" \\ $HOME', "env") == '"é \\"q\\" \\\\ \\$HOME"'  # all literal
 
 
 def test_qemu_option_values_are_read_back_by_qemu(tmp_path: Path) -> None:

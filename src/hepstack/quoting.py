@@ -283,11 +283,12 @@ def containerfile_line(value: str, what: str) -> str:
 
 
 def containerfile_string(value: str, what: str) -> str:
-    """A double-quoted word of ENV or LABEL: ``\\`` and ``"`` escaped; ``$VAR`` is substituted by the
-    builder, as the Dockerfile reference documents for ENV. Non-ASCII characters are written as they
-    are (json.dumps would write ``\\u00e9``, which buildah keeps literally as ``u00e9``)."""
+    """A double-quoted word of ENV or LABEL, taken literally: ``\\``, ``"`` and ``$`` escaped, so the
+    builder substitutes no ``$VAR`` (the Dockerfile reference: ``\\$`` is a literal dollar) and the
+    image holds exactly the spec's value, as a native run of the layer does. Non-ASCII characters are
+    written as they are (json.dumps would write ``\\u00e9``, which buildah keeps literally as ``u00e9``)."""
     check_text(value, what)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def containerfile_json(values: list[str], what: str) -> str:
