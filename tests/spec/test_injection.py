@@ -115,4 +115,4 @@ def test_non_ascii_labels_and_env_are_written_as_they_are(tmp_path: Path) -> Non
     )
     text = render_containerfile(load_stack(spec), "app", "localhost/demo/base:1")
     assert 'LABEL "org.example.vendor"="Université"' in text
-    assert 'ENV A="é $HOME \\\\ \\""' in text
+    assert 'ENV A="é \\$HOME \\\\ \\""' in text
