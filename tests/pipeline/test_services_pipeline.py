@@ -25,7 +25,6 @@ from tests.pipeline.farm import NATIVE_BIN
 from tests.services.calib_jobs import Calibrations, calibrations, private_copy, recon_ref  # noqa: F401
 from tests.services.endpoints import MariaDB, Xrootd
 
-pytestmark = [pytest.mark.slow]
 PIPELINES = Path(__file__).resolve().parents[2] / "examples" / "lat" / "pipelines"
 
 
@@ -70,6 +69,7 @@ def _verify(url: str, local: str) -> None:
     assert result.returncode == 0 and result.stdout.startswith("equal:"), result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_l1_with_db_calibration_and_xrootd_then_reprocessing_from_xrootd(
     services_env: dict[str, str],
     store: tuple[Xrootd, str],
@@ -148,6 +148,7 @@ def test_l1_with_db_calibration_and_xrootd_then_reprocessing_from_xrootd(
     print(f"L1 with services: {l1_seconds:.1f} s")
 
 
+@pytest.mark.slow
 def test_a_failed_stage_in_exits_75_and_is_retried(
     services_env: dict[str, str], store: tuple[Xrootd, str], tmp_path: Path
 ) -> None:
@@ -201,3 +202,33 @@ def test_a_failed_stage_in_exits_75_and_is_retried(
     assert shown["staged_in"] == [{"path": f"{out}/input.dat", "url": url}]
     log = hepstack_pipeline("logs", "late-input/s1:copy", "--attempt", "1", env=env).stdout
     assert "staging failed: stage-in of" in log
+
+
+def test_check_refuses_bad_staging_and_secrets(tmp_path: Path, pipeline_env: dict[str, str]) -> None:
+    """Hostile or wrong service entries are reported by `pipeline check`, located, all at once."""
+    definition = tmp_path / "bad.yaml"
+    definition.write_text(
+        "pipeline: bad-services\nversion: 1\nvariables: {OUT: {default: /tmp/o}}\n"
+        "defaults: {scheduler: local, runtime: native}\n"
+        "steps:\n"
+        "  a:\n    image: lat/recon\n    command: ['true']\n"
+        "    stage_in: ['root://127.0.0.1:1094//a/../b=/tmp/x']\n"
+        "    stage_out: ['${OUT}/undeclared.root=root://127.0.0.1:1094//o/u.root', 'x=root://-oProxy//a']\n"
+        "    secrets: {Calib-DB: /tmp/secret}\n"
+    )
+    result = hepstack_pipeline("check", str(definition), env=pipeline_env, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = result.stderr
+    assert "bad.yaml:9: steps.a.stage_in[0]" in text and "has a '.' or '..' component" in text
+    assert "stages out a file that is not a declared output" in text
+    assert "is not an xrootd URL" in text
+    assert "secret name 'Calib-DB' is not a secret name" in text
+    assert "Traceback" not in text
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "pipeline: bad-script\nversion: 1\nsteps:\n  b:\n    script: [echo]\n"
+        "    stage_in: ['root://127.0.0.1:1094//a=/tmp/a']\n    secrets: {calibdb: /tmp/secret}\n"
+    )
+    result = hepstack_pipeline("check", str(script), env=pipeline_env, check=False)
+    assert result.returncode == 2
+    assert "a script step runs on the orchestrator's host: drop secrets, stage_in" in result.stderr
