@@ -255,6 +255,12 @@ def _print_provenance(record: dict[str, Any]) -> None:
             f"  output     {output['name']}: {output['path']} "
             f"({output['size']} bytes, sha256 {output['sha256']})"
         )
+    for item in record.get("staged_in", []):
+        lines.append(f"  staged in  {item['url']} -> {item['path']}")
+    for item in record.get("staged_out", []):
+        lines.append(f"  staged out {item['path']} -> {item['url']}")
+    for key, value in sorted(record.get("metadata", {}).items()):
+        lines.append(f"  metadata   {key}: {value}")
     print("\n".join(lines))
 
 
@@ -360,21 +366,24 @@ def outputs(
             row["variables"] = json.loads(row["variables"])
         print(json.dumps(rows, indent=1))
         return
-    table = Table("output", "bytes", "sha256", "made by", "image")
+    with_metadata = any(row["metadata"] for row in rows)  # e.g. recon's calibration version
+    table = Table("output", "bytes", "sha256", "made by", "image", *(["metadata"] if with_metadata else []))
     for row in rows:
+        metadata = [f"{key.split(':', 1)[-1]}={value}" for key, value in sorted(row["metadata"].items())]
         table.add_row(
             row["path"],
             str(row["size"]),
             row["sha256"][:16],
             f"{row['pipeline']}/{row['address']}:{row['step'].rsplit('.', 1)[-1]}#{row['execution']}",
             f"{row['image'] or 'host'} {(row['image_id'] or '')[:19]}",
+            *([" ".join(metadata)] if with_metadata else []),
         )
     make_console().print(table)
 
 
 @pipeline_app.command("provenance")
 def provenance_command(
-    file: Annotated[Path, typer.Argument(help="An output file a pipeline recorded.")],
+    file: Annotated[str, typer.Argument(help="An output file a pipeline recorded, or its root:// URL.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
     """Where FILE came from: the instance that wrote it (image, command, variables, site, job, host, times,
@@ -382,7 +391,7 @@ def provenance_command(
     from hepstack.pipeline.report import lineage
 
     with _database().read() as connection:
-        chain = lineage(connection, str(file.absolute()))
+        chain = lineage(connection, file if file.startswith("root://") else str(Path(file).absolute()))
     if as_json:
         print(json.dumps(chain, indent=1))
         return

@@ -180,6 +180,22 @@ outputs = Table(
 Index("pipeline_outputs_path", outputs.c.path)
 Index("pipeline_outputs_instance", outputs.c.instance_id)
 
+# What an instance's job did with site services, recorded when it succeeded: the xrootd URL of each file
+# it staged in or out (kind staged-in / staged-out, name the node path) and the metadata keys read from
+# its ROOT outputs (kind metadata, name OUTPUT:KEY). A table of its own: create_all adds it to an older
+# database of the same schema version, which simply has no facts.
+facts = Table(
+    "pipeline_instance_facts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", Integer, ForeignKey("pipeline_instances.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("pipeline_instance_facts_instance", facts.c.instance_id)
+
 leases = Table(
     "pipeline_leases",
     metadata,

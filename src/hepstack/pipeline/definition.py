@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from hepstack.errors import LocatedErrors, SpecError
 from hepstack.pipeline.model import NAME_PATTERN, Dependency, Node, PipelineSpec, Step
+from hepstack.pipeline.services import check_services
 from hepstack.pipeline.template import references, unknown_references, whole_reference
 from hepstack.spec.reading import FileProblem, read_text
 from hepstack.spec.source_map import SourceMap, file_error, parse_yaml
@@ -330,6 +331,12 @@ def _check_variables(
         texts[(*location, "binds", index)] = text
     for name, text in (spec.env if spec.env is not None else defaults.env).items():
         texts[(*location, "env", name)] = text
+    for key in ("stage_in", "stage_out"):
+        own = getattr(spec, key)
+        for index, text in enumerate(own if own is not None else getattr(defaults, key)):
+            texts[(*location, key, index)] = text
+    for name, text in (spec.secrets if spec.secrets is not None else defaults.secrets).items():
+        texts[(*location, "secrets", name)] = text
     for key in ("site", "workdir"):
         value = getattr(spec, key) or (getattr(defaults, key, None) if key == "site" else None)
         if value:
@@ -376,6 +383,7 @@ def _check_step(
         )
     if step.is_script:
         return errors
+    errors += check_services(spec, defaults, source, location)
     site = spec.site or defaults.site
     if site and not references(site):
         errors += _check_site(site, source, (*location, "site") if spec.site else ("defaults", "site"))

@@ -19,13 +19,15 @@ from pathlib import Path
 
 from hepstack import private, proc
 from hepstack.batch.schedulers import Scheduler, get_scheduler
-from hepstack.batch.script import container_argv, fill, stop_lines, task_command
+from hepstack.batch.script import container_argv, fill, secret_checks, stop_lines, task_command
 from hepstack.batch.spec import JobSpec, Resources
+from hepstack.batch.staging import Transfer, staging_blocks
 from hepstack.context import Context
 from hepstack.errors import HepstackError
 from hepstack.identity import invoking_user
 from hepstack.pipeline.graph import InstanceView
 from hepstack.pipeline.images import PinnedImage, pins_from_json
+from hepstack.pipeline.services import staging_functions, step_secrets, step_transfers
 from hepstack.pipeline.template import fill as fill_text
 from hepstack.pipeline.template import fill_arguments
 from hepstack.quoting import bash_word
@@ -55,6 +57,8 @@ class TaskPlan:
     outputs: dict[str, str]  # name -> absolute path
     command: list[str]
     summary: bool  # the step creates substreams: the job writes a summary file
+    stage_in: tuple[Transfer, ...] = ()  # xrootd files in before the command (pipeline/services.py)
+    stage_out: tuple[Transfer, ...] = ()  # declared outputs out after it succeeded
 
 
 @dataclass
@@ -114,6 +118,8 @@ def plan_task(
         HEPSTACK_STEP=instance.step.name,
         HEPSTACK_INSTANCE=instance.address,
     )
+    secrets = step_secrets(step, defaults, profile.secrets if profile else {}, scalars)
+    stage_in, stage_out = step_transfers(step, defaults, scalars, outputs)
     placement = Placement(
         site=profile.name if profile else None,
         scheduler=scheduler,
@@ -132,8 +138,10 @@ def plan_task(
         workdir=fill_text(step.workdir, scalars) if step.workdir else None,
         image_id=pinned.image_id,
         engine=pinned.engine,
+        secrets=secrets,
     )
-    return placement, pinned, TaskPlan(instance, request, outputs, command, bool(instance.step.spec.creates))
+    summary = bool(instance.step.spec.creates)
+    return placement, pinned, TaskPlan(instance, request, outputs, command, summary, stage_in, stage_out)
 
 
 def _resources(*layers: object) -> Resources:
@@ -208,8 +216,10 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
     outputs = [
         f"record_output {bash_word(name)} {bash_word(path)}" for name, path in sorted(task.outputs.items())
     ]
-    setup = runtime.job_setup(request)
+    setup = runtime.job_setup(request) + secret_checks(request)
     argv = container_argv(runtime, request, with_input=False)
+    jobdir = bash_word(str(spec.jobdir))
+    functions = staging_functions(jobdir) if task.stage_in or task.stage_out else ""
     return fill(
         "pipeline_task.tmpl",
         {
@@ -223,6 +233,7 @@ def _task_script(task: TaskPlan, index: int, spec: JobSpec, runtime: Runtime, co
             "command": task_command(argv),
             **stop_lines(runtime, argv),
             "outputs": "\n        ".join(outputs) if outputs else ":",
+            **staging_blocks(task.stage_in, task.stage_out, functions),
         },
     )
 

@@ -105,6 +105,16 @@ class Step(_Strict):
     workdir: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
     creates: list[str] = Field(default_factory=list, description="sub-pipelines it may create streams of")
+    secrets: dict[str, str] | None = Field(
+        None, description="NAME: FILE, read by the job at /run/secrets/NAME"
+    )
+    stage_in: list[str] | None = Field(
+        None, description="URL=PATH: xrootd files copied in before the command"
+    )
+    stage_out: list[str] | None = Field(None, description="PATH=URL: declared outputs copied out after it")
+    metadata: list[str] = Field(
+        default_factory=list, description="TObjString keys of its ROOT outputs to record (e.g. calibration)"
+    )
     retry: RetryPolicy | None = None
     timeout: float | None = Field(None, gt=0, le=7 * 86400, description="seconds, for script steps")
     max_running: int | None = Field(None, ge=1, description="at most this many jobs of it queued or running")
@@ -125,6 +135,14 @@ class Step(_Strict):
                 raise ValueError(f"{name!r} is not a variable name (letters, digits, '_')")
         return value
 
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not ENV_NAME.match(key):
+                raise ValueError(f"metadata key {key!r}: use letters, digits and '_'")
+        return value
+
     @field_validator("outputs")
     @classmethod
     def _output_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -136,9 +154,8 @@ class Step(_Strict):
     @model_validator(mode="after")
     def _job_or_script(self) -> Step:
         if self.script is not None:
-            extra = [
-                key for key in ("image", "command", "site", "scheduler", "runtime") if getattr(self, key)
-            ]
+            keys = ("image", "command", "site", "scheduler", "runtime", "secrets", "stage_in", "stage_out")
+            extra = [key for key in keys if getattr(self, key)]
             if extra:
                 raise ValueError(f"a script step runs on the orchestrator's host: drop {', '.join(extra)}")
             if not self.script:
@@ -159,6 +176,9 @@ class Defaults(_Strict):
     resources: Resources = Field(default_factory=Resources)
     binds: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)  # NAME: FILE; added to (and overriding) the site's
+    stage_in: list[str] = Field(default_factory=list)
+    stage_out: list[str] = Field(default_factory=list)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: float = Field(600.0, gt=0, le=7 * 86400)
 

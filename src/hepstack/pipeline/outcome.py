@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select, update
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from hepstack.pipeline import db
 from hepstack.pipeline.graph import InstanceView
+from hepstack.pipeline.services import service_facts
 from hepstack.pipeline.streams import NewStream, insert_streams, stream_variables
 from hepstack.pipeline.summary import Summary, SummaryError, read_summary
 from hepstack.pipeline.template import fill
@@ -53,6 +54,7 @@ class _Decided:
     outputs: list[RecordedOutput]
     new_streams: list[NewStream]
     variables: dict[str, str]
+    facts: list[tuple[str, str, str]] = field(default_factory=list)  # kind, name, value (services.py)
 
 
 # Prepared once: many rows go through each in one executemany (the orchestrator's hot path).
@@ -127,6 +129,13 @@ def record_ends(connection: Connection, ends: list[tuple[InstanceView, Ended]]) 
     ]
     if rows:
         connection.execute(insert(db.outputs), rows)
+    fact_rows = [
+        {"instance_id": d.instance.id, "kind": kind, "name": name, "value": value, "created_at": now}
+        for d in decided
+        for kind, name, value in d.facts
+    ]
+    if fact_rows:
+        connection.execute(insert(db.facts), fact_rows)
     for d in decided:
         _ingest(connection, d)
         d.instance.state = str(d.instance_values["state"])
@@ -141,15 +150,20 @@ def _decide(instance: InstanceView, ended: Ended, now: float) -> _Decided:
     outputs: list[RecordedOutput] = []
     new_streams: list[NewStream] = []
     variables: dict[str, str] = {}
+    facts: list[tuple[str, str, str]] = []
     if state == "EXITED" and ended.exit_code == 0:
         try:
             outputs = _checked_outputs(instance, ended.outputs_file)
+            measured = [(o.name, o.path, o.size, o.sha256) for o in outputs]
+            defaults = instance.stream.pipeline.spec.defaults
+            staged, facts = service_facts(instance.step.spec, defaults, instance.scalars(), measured)
+            outputs += [RecordedOutput(*row) for row in staged]
             summary = Summary()
             if ended.summary_file is not None:
                 summary = read_summary(ended.summary_file, list(instance.step.spec.creates))
             new_streams, variables = _summary_streams(instance, summary)
         except SummaryError as exc:
-            state, reason, outputs = "FAILED", str(exc), []
+            state, reason, outputs, facts = "FAILED", str(exc), [], []
         else:
             state = "SUCCESS"
     elif state == "EXITED":
@@ -177,7 +191,7 @@ def _decide(instance: InstanceView, ended: Ended, now: float) -> _Decided:
             task_index=None,
             not_before=now + policy.backoff * 2 ** max(0, instance.attempt - 1),
         )
-    return _Decided(instance, attempt_values, instance_values, outputs, new_streams, variables)
+    return _Decided(instance, attempt_values, instance_values, outputs, new_streams, variables, facts)
 
 
 def _ingest(connection: Connection, decided: _Decided) -> None:

@@ -155,6 +155,30 @@ def outputs_of(connection: Connection, instance_id: int) -> list[dict[str, Any]]
     return [dict(row) for row in rows]
 
 
+def facts_of(connection: Connection, instance_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per instance: the files it staged in and out (node path and URL) and the metadata of its outputs."""
+    f = db.facts
+    found: dict[int, dict[str, Any]] = {}
+    if not instance_ids:
+        return found
+    rows = connection.execute(
+        select(f.c.instance_id, f.c.kind, f.c.name, f.c.value)
+        .where(f.c.instance_id.in_(instance_ids))
+        .order_by(f.c.id)
+    )
+    for instance_id, kind, name, value in rows:
+        entry = found.setdefault(instance_id, {"staged_in": [], "staged_out": [], "metadata": {}})
+        if kind == "metadata":
+            entry["metadata"][name] = value
+        else:
+            entry["staged_in" if kind == "staged-in" else "staged_out"].append({"path": name, "url": value})
+    return found
+
+
+def _no_facts() -> dict[str, Any]:
+    return {"staged_in": [], "staged_out": [], "metadata": {}}
+
+
 def provenance(connection: Connection, instance_row: dict[str, Any]) -> dict[str, Any]:
     """Everything recorded about one instance: Pipeline II's process page, as data."""
     images = _root_images(connection, instance_row["root_id"])
@@ -200,6 +224,7 @@ def provenance(connection: Connection, instance_row: dict[str, Any]) -> dict[str
             for row in attempts_of(connection, instance_row["id"])
         ],
         "outputs": outputs_of(connection, instance_row["id"]),
+        **facts_of(connection, [instance_row["id"]]).get(instance_row["id"], _no_facts()),
     }
 
 
@@ -226,6 +251,7 @@ def outputs_list(connection: Connection, address: Address | None) -> list[dict[s
             s.c.pipeline,
             s.c.address,
             s.c.variables,
+            o.c.instance_id,
         )
         .select_from(o.join(i, o.c.instance_id == i.c.id).join(s, i.c.stream_id == s.c.id))
         .where(i.c.is_current.is_(True))
@@ -233,7 +259,11 @@ def outputs_list(connection: Connection, address: Address | None) -> list[dict[s
     )
     if address is not None:
         query = query.where(_subtree(address))
-    return [dict(row) for row in connection.execute(query).mappings()]
+    rows = [dict(row) for row in connection.execute(query).mappings()]
+    facts = facts_of(connection, sorted({row["instance_id"] for row in rows}))
+    for row in rows:
+        row["metadata"] = facts.get(row["instance_id"], _no_facts())["metadata"]
+    return rows
 
 
 def producer_of(connection: Connection, path: str) -> dict[str, Any]:
@@ -292,9 +322,12 @@ def lineage(connection: Connection, path: str, limit: int = 500) -> list[dict[st
 def _upstream(connection: Connection, row: dict[str, Any], definitions: Any) -> list[dict[str, Any]]:
     s, i = db.streams, db.instances
     found = []
-    for values in (json.loads(row["inputs"]) if row["inputs"] else {}).values():
+    staged_in = [
+        item["url"] for item in facts_of(connection, [row["id"]]).get(row["id"], _no_facts())["staged_in"]
+    ]
+    for values in [*(json.loads(row["inputs"]) if row["inputs"] else {}).values(), staged_in]:
         for value in values:
-            if value.startswith("/"):
+            if value.startswith(("/", "root://")):
                 try:
                     found.append(producer_of(connection, value))
                 except HepstackError:
