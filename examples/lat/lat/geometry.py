@@ -185,11 +185,11 @@ def vector_to_radec(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def equatorial_to_galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return vector_to_radec(radec_to_vector(ra_deg, dec_deg) @ EQUATORIAL_TO_GALACTIC.T)
+    return vector_to_radec(portable.rotate3(radec_to_vector(ra_deg, dec_deg), EQUATORIAL_TO_GALACTIC.T))
 
 
 def galactic_to_equatorial(l_deg: np.ndarray, b_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return vector_to_radec(radec_to_vector(l_deg, b_deg) @ EQUATORIAL_TO_GALACTIC)
+    return vector_to_radec(portable.rotate3(radec_to_vector(l_deg, b_deg), EQUATORIAL_TO_GALACTIC))
 
 
 def angular_separation_deg(vec_a: np.ndarray, vec_b: np.ndarray) -> np.ndarray:

@@ -19,10 +19,10 @@ SOURCE_INDEX = 2.0
 
 
 def run_cli(
-    args: list[str], cwd: Path, module: str = "lat.framework.cli"
+    args: list[str], cwd: Path, module: str = "lat.framework.cli", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run a lat command in a fresh interpreter (exit codes, stderr, imports)."""
-    env = dict(os.environ)
+    """Run a lat command in a fresh interpreter (exit codes, stderr, imports); ``env`` adds variables."""
+    env = {**os.environ, **(env or {})}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True

@@ -79,21 +79,21 @@ class SkySource(Source):
         peak = self._aeff.peak_cm2 * geometry.LIVETIME_FRACTION
         rates = []
         for source, vec in zip(self._sky.point_sources, self._source_vectors):
-            visible = float(vec @ zenith > limb)
+            visible = float(portable.dot3(vec, zenith) > limb)
             rates.append(
                 source.flux
                 * peak
                 * self._spectra.mean_aeff_factor(source.index)
-                * float(self._aeff.angle_factor(vec @ z_axis))
+                * float(self._aeff.angle_factor(portable.dot3(vec, z_axis)))
                 * visible
             )
         pixel_weights = []
         for component in self._sky.diffuse:
-            visible = (component.vectors @ zenith) > limb
+            visible = portable.dot3(component.vectors, zenith) > limb
             weight = (
                 component.intensity
                 * component.solid_angle
-                * self._aeff.angle_factor(component.vectors @ z_axis)
+                * self._aeff.angle_factor(portable.dot3(component.vectors, z_axis))
             )
             weight = weight * visible * peak * self._spectra.mean_aeff_factor(component.index)
             pixel_weights.append(weight)

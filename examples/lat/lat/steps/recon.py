@@ -292,7 +292,7 @@ class TkrRecon(Producer):
         }
         if fx is not None and fy is not None:
             direction = np.array([fx["slope"], fy["slope"], 1.0])
-            direction /= np.linalg.norm(direction)
+            direction /= portable.norm3(direction)
             ndof = fx["ndof"] + fy["ndof"]
             # angular error: slope errors projected, small-angle
             cos_t = direction[2]
