@@ -24,7 +24,10 @@ from tests.batch.injection import ALICE, Harness, Rendered
 # A stand-in records the container's start only: the job's watcher stops the (named) container afterwards.
 # Calls that are not a run (image inspection, stop/rm at cancel) leave no argv file: planning calls them in
 # the test process's directory.
-STAND_IN = '#!/bin/sh\ncase "$1" in stop|rm|image|images|inspect|save|load|create|info) exit 0 ;; esac\nprintf "%s\\0" "$0" "$@" >"${0##*/}.argv"\n'
+STAND_IN = (
+    '#!/bin/sh\ncase "$1" in stop|rm|image|images|inspect|save|load|create|info) exit 0 ;; esac\n'
+    'printf "%s\\0" "$0" "$@" >"${0##*/}.argv"\n'
+)
 RECORDER = '#!/bin/sh\nprintf "%s\\0" "$0" "$@" >command.argv\nenv -0 >command.env\n'
 STAND_INS = ("podman", "podman-hpc", "docker", "ch-run", "apptainer", "shifter", "shifterimg")
 TASK_INDEX = {"slurm": "SLURM_ARRAY_TASK_ID", "sge": "SGE_TASK_ID", "lsf": "LSB_JOBINDEX"}
