@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import tests.registry.conftest as registry_fixtures
+from hepstack.catalog import Catalog
 from hepstack.release.lockfile import lock_hash, read_lock
 from hepstack.release.sbom import validate
 from tests.conftest import hepstack, tool_works
@@ -69,8 +70,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         )
 
 
-def inspected(store: Path, layer: str) -> dict[str, object]:
-    text = podman(store, "image", "inspect", f"localhost/locktest/{layer}:0.1")
+def inspected(store: Path, layer: str, repository: str = "") -> dict[str, object]:
+    text = podman(store, "image", "inspect", f"{repository or f'localhost/locktest/{layer}'}:0.1")
     info: dict[str, object] = json.loads(text)[0]
     return info
 
@@ -183,7 +184,8 @@ def test_push_publishes_the_sboms_with_the_manifest(
         assert sbom["sha256"] == hashlib.sha256(data).hexdigest()
         document = json.loads(data)
         validate(document)
-        assert document["packages"][0]["checksums"][0]["checksumValue"] == image["image_id"]
+        described = document["packages"][0]["checksums"][0]["checksumValue"]
+        assert described == image["image_id"].removeprefix("sha256:")
         debs = {
             p["name"]: p["versionInfo"]
             for p in document["packages"]
@@ -191,25 +193,30 @@ def test_push_publishes_the_sboms_with_the_manifest(
         }
         for package, version in lock.layers["base"].apt.items():
             assert debs[package] == version
-    app = content["images"][-1]
+    # A site: another store and catalog; the release pulled by digest brings its SBOMs into the catalog.
     elsewhere = tmp_path / "site"
     elsewhere.mkdir()
-    site = storage_conf(elsewhere)
-    pulled = podman(
-        site,
-        "pull",
-        "--tls-verify=false",
-        "--creds",
-        f"{registry_fixtures.USER}:{registry_fixtures.PASSWORD}",
-        app["pull"],
-    )
-    assert pulled.strip().splitlines()[-1] == app["image_id"].removeprefix("sha256:")
-    subprocess.run(
-        ["podman", "system", "reset", "--force"],
-        env={**os.environ, "CONTAINERS_STORAGE_CONF": str(site)},
-        capture_output=True,
-        check=False,
-    )
+    site = {
+        "CONTAINERS_STORAGE_CONF": str(storage_conf(elsewhere)),
+        "HEPSTACK_DATA_DIR": str(elsewhere / "data"),
+    }
+    try:
+        pulled = hepstack("pull", "--manifest", str(manifest), "--no-tls-verify", env={**credentials, **site})
+        assert "3 SBOMs (SPDX 2.3) from beside the manifest kept in the catalog" in pulled.stdout, (
+            pulled.stdout
+        )
+        catalog = Catalog(elsewhere / "data" / "catalog.sqlite")
+        for image in content["images"]:
+            local = inspected(Path(site["CONTAINERS_STORAGE_CONF"]), image["layer"], image["repository"])
+            assert local["Id"] == image["image_id"].removeprefix("sha256:")  # the image the SBOM describes
+            assert catalog.sbom(image["image_id"]) == (manifest.parent / image["sbom"]["file"]).read_text()
+    finally:
+        subprocess.run(
+            ["podman", "system", "reset", "--force"],
+            env={**os.environ, **site},
+            capture_output=True,
+            check=False,
+        )
 
 
 def test_diff_between_two_commits(release: dict[str, object]) -> None:

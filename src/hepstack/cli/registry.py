@@ -118,6 +118,10 @@ def pull(
         transfer = Transfer(_registry(host, tls_verify, password_stdin))
         for image in pull_manifest(content, transfer, engine_name=engine, catalog=catalog):
             console.print(f"{image.reference}  {image.digest}  as {image.layer}", markup=False)
+        from hepstack.release.publish import import_sboms
+
+        sboms = import_sboms(content, catalog, manifest)
+        console.print(f"{sboms} SBOMs (SPDX 2.3) from beside the manifest kept in the catalog")
         return
     assert reference is not None
     reference_host = registry_host(reference)
