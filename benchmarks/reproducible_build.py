@@ -81,8 +81,9 @@ def main() -> None:
         )
     if same_everywhere and not args.keep:
         for environment in environments:
+            # Not `podman system reset`: it also deletes the shared /run/libpod under other podman processes.
             subprocess.run(
-                ["podman", "system", "reset", "--force"], env=environment, capture_output=True, check=False
+                ["podman", "rmi", "--all", "--force"], env=environment, capture_output=True, check=False
             )
         shutil.rmtree(scratch, ignore_errors=True)
     else:
