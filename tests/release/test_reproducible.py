@@ -208,3 +208,22 @@ def test_push_publishes_the_sboms_with_the_manifest(
             assert catalog.sbom(image["image_id"]) == (manifest.parent / image["sbom"]["file"]).read_text()
     finally:
         empty_store(Path(site["CONTAINERS_STORAGE_CONF"]))
+
+
+def test_diff_between_two_commits(release: dict[str, object]) -> None:
+    """The next release changes one pip pin and one release file; the diff of the locks shows those."""
+    spec, stores = release["spec"], release["stores"]
+    assert isinstance(spec, Path) and isinstance(stores, dict)
+    first = spec.parent.parent / "first.lock"
+    first.write_bytes((spec.parent / "stack.lock").read_bytes())
+    (spec.parent / "files" / "requirements.txt").write_text("packaging==24.1\n")
+    with (spec.parent / "files" / "app.py").open("a") as app:
+        app.write("print('release 0.2')\n")
+    git(spec.parent, "commit", "-q", "-a", "-m", "release 0.2: packaging 24.1, a line more")
+    hepstack("lock", str(spec), env={"CONTAINERS_STORAGE_CONF": str(stores["a"])})
+    result = hepstack("diff", str(first), str(spec.parent / "stack.lock"))
+    rows = [line for line in result.stdout.splitlines() if " changed " in line or " added " in line]
+    assert len(rows) == 2, result.stdout
+    assert "packaging" in rows[0] and "24.0" in rows[0] and "24.1" in rows[0]
+    assert "files/app.py" in rows[1]
+    assert "0 added, 0 removed, 2 changed" in result.stdout

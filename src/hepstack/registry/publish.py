@@ -58,10 +58,15 @@ def push_stack(
     plan = Builder(stack, get_engine(engine_name), context, catalog, locked=inputs).plan(layers or None)
     missing = [layer.name for layer in plan if layer.status != "cached"]
     if missing:
+        from hepstack.release.lockfile import lock_path
+
         how = "build --locked" if locked else "build"
+        hint = f"build first: hepstack {how} {spec} {' '.join(missing)}"
+        if not locked and lock_path(stack.path).exists():
+            hint += f"; images made by `build --locked` are pushed with `hepstack push --locked {spec}`"
         raise HepstackError(
             f"not built in {engine_name} (current keys{', locked' if locked else ''}): {', '.join(missing)}",
-            hint=f"build first: hepstack {how} {spec} {' '.join(missing)}",
+            hint=hint,
         )
     release = stack.spec.release
     transfer = Transfer(registry)
