@@ -85,6 +85,9 @@ def main() -> None:
             subprocess.run(
                 ["podman", "rmi", "--all", "--force"], env=environment, capture_output=True, check=False
             )
+            overlay = Path(environment["CONTAINERS_STORAGE_CONF"]).parent / "graph" / "overlay"
+            if overlay.is_mount():  # podman mounts it on itself; rmtree cannot remove a mount point
+                subprocess.run(["umount", str(overlay)], capture_output=True, check=False)
         shutil.rmtree(scratch, ignore_errors=True)
     else:
         for environment in environments:

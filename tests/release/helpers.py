@@ -59,3 +59,6 @@ def empty_store(conf: Path) -> None:
         capture_output=True,
         check=False,  # best effort: a store another test process still holds must not fail a test
     )
+    overlay = conf.parent / "graph" / "overlay"  # podman mounts it on itself (private propagation)
+    if overlay.is_mount():
+        subprocess.run(["umount", str(overlay)], capture_output=True, check=False)
