@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from hepstack.release.lockfile import Archive, LayerLock, Lock, PipPin
@@ -46,3 +48,17 @@ def storage_conf(root: Path) -> Path:
         encoding="utf-8",
     )
     return conf
+
+
+def empty_store(conf: Path) -> None:
+    """Remove every image (and container) of the store ``conf`` names. Not `podman system reset`: that
+    also deletes podman's shared tmp dir (/run/libpod), under every other podman process on the host."""
+    subprocess.run(
+        ["podman", "rmi", "--all", "--force"],
+        env={**os.environ, "CONTAINERS_STORAGE_CONF": str(conf)},
+        capture_output=True,
+        check=False,  # best effort: a store another test process still holds must not fail a test
+    )
+    overlay = conf.parent / "graph" / "overlay"  # podman mounts it on itself (private propagation)
+    if overlay.is_mount():
+        subprocess.run(["umount", str(overlay)], capture_output=True, check=False)

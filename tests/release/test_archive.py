@@ -1,7 +1,9 @@
-"""A locked version the archive no longer serves stops the build before it starts (docs/releases.md)."""
+"""A locked version the archive no longer serves, or a release file changed since the lock, stops the
+build before it starts (docs/releases.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 from hepstack.release.archive import LockedVersionGone, check_served, parse_index
 from hepstack.release.lockfile import Archive, write_lock
 from tests.conftest import hepstack, tool_works
-from tests.release.helpers import copy_stack, hand_lock, storage_conf
+from tests.release.helpers import copy_stack, empty_store, hand_lock, storage_conf
 
 INDEX = """Package: python3
 Version: 3.11.2-1+b1
@@ -45,18 +47,51 @@ def test_served_versions_pass_and_a_gone_one_is_named() -> None:
 
 @pytest.mark.podman
 @pytest.mark.mmdebstrap
-def test_build_locked_with_a_version_the_archive_lacks(tmp_path: Path) -> None:
+def test_build_locked_with_a_version_the_archive_lacks(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Against Debian's real archive: exit 2, package, version, layer and the hint; nothing built."""
     if not tool_works("podman", "info"):
         pytest.skip("podman does not work here (run scripts/setup-host.sh)")
     spec = copy_stack(tmp_path / "stack")
     write_lock(hand_lock(six="1.16.0-4+hepstack.gone1"), spec.parent / "stack.lock")
     environment = {"CONTAINERS_STORAGE_CONF": str(storage_conf(tmp_path))}
+    request.addfinalizer(lambda: empty_store(Path(environment["CONTAINERS_STORAGE_CONF"])))
     result = hepstack("build", "--locked", str(spec), check=False, env=environment)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "layer 'tools'" in result.stderr and "python3-six" in result.stderr
     assert "1.16.0-4+hepstack.gone1" in result.stderr and "nothing was built" in result.stderr
     assert "hint:" in result.stderr and "digest" in result.stderr
+    assert "Traceback" not in result.stderr
+    images = subprocess.run(
+        ["podman", "images", "--quiet"],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert images.stdout.strip() == ""
+
+
+def test_build_locked_with_a_release_file_changed_since_the_lock(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The tree's files/app.py is not the one locked: exit 2 naming layer and file, nothing built."""
+    if not tool_works("podman", "info"):
+        pytest.skip("podman does not work here (run scripts/setup-host.sh)")
+    spec = copy_stack(tmp_path / "stack")
+    app = spec.parent / "files" / "app.py"
+    write_lock(hand_lock(app_sha=hashlib.sha256(app.read_bytes()).hexdigest()), spec.parent / "stack.lock")
+    environment = {"CONTAINERS_STORAGE_CONF": str(storage_conf(tmp_path))}
+    request.addfinalizer(lambda: empty_store(Path(environment["CONTAINERS_STORAGE_CONF"])))
+    dry = hepstack("build", "--locked", "--dry-run", str(spec), env=environment)
+    assert "would build" in dry.stdout  # the lock matches the tree: the plan is made
+    with app.open("a") as edited:
+        edited.write("print('not released')\n")
+    result = hepstack("build", "--locked", str(spec), check=False, env=environment)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "layer 'app'" in result.stderr and "files/app.py" in result.stderr
+    assert "nothing was built" in result.stderr and "re-lock" in result.stderr
     assert "Traceback" not in result.stderr
     images = subprocess.run(
         ["podman", "images", "--quiet"],

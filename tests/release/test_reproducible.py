@@ -1,6 +1,7 @@
 """Lock a small stack, build it twice from nothing in separate podman stores: every digest equal
 (tests/data/lock); the SBOM of the result matches dpkg-query and pip inside the image
-(on the small stack); provenance labels name the lock and the git revision."""
+(on the small stack); provenance labels name the lock and the git revision; `push --locked` publishes
+each image's SBOM beside the release manifest, and it describes the image the registry serves."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ from pathlib import Path
 
 import pytest
 
+import tests.registry.conftest as registry_fixtures
+from hepstack.catalog import Catalog
 from hepstack.release.lockfile import lock_hash, read_lock
+from hepstack.release.sbom import validate
 from tests.conftest import hepstack, tool_works
-from tests.release.helpers import copy_stack, storage_conf
+from tests.release.helpers import copy_stack, empty_store, storage_conf
 
 pytestmark = [pytest.mark.podman, pytest.mark.mmdebstrap, pytest.mark.slow]
 LAYERS = ("base", "tools", "app")
+# The session's docker-registry with htpasswd auth, as the registry tests run it.
+registry = registry_fixtures.registry
+credentials = registry_fixtures.credentials
 
 
 def podman(store: Path, *argv: str) -> str:
@@ -55,16 +62,12 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     for name in "bc":
         hepstack("build", "--locked", str(spec), env={"CONTAINERS_STORAGE_CONF": str(stores[name])})
     yield {"spec": spec, "stores": stores, "revision": git(spec.parent, "rev-parse", "HEAD")}
-    for store in stores.values():  # the images, not only the files: podman unmounts what it mounted
-        environment = {**os.environ, "CONTAINERS_STORAGE_CONF": str(store)}
-        # best effort: a reset that fails (a store another test process still holds) must not fail a test
-        subprocess.run(
-            ["podman", "system", "reset", "--force"], env=environment, capture_output=True, check=False
-        )
+    for store in stores.values():
+        empty_store(store)
 
 
-def inspected(store: Path, layer: str) -> dict[str, object]:
-    text = podman(store, "image", "inspect", f"localhost/locktest/{layer}:0.1")
+def inspected(store: Path, layer: str, repository: str = "") -> dict[str, object]:
+    text = podman(store, "image", "inspect", f"{repository or f'localhost/locktest/{layer}'}:0.1")
     info: dict[str, object] = json.loads(text)[0]
     return info
 
@@ -141,6 +144,70 @@ def test_sbom_matches_dpkg_and_pip_inside_the_image(release: dict[str, object], 
     files = {f["fileName"]: f["checksums"] for f in document["files"]}
     app_sha256 = hashlib.sha256((spec.parent / "files" / "app.py").read_bytes()).hexdigest()
     assert {"algorithm": "SHA256", "checksumValue": app_sha256} in files["/opt/app/app.py"]
+    validate(document)  # against the vendored SPDX 2.3 JSON Schema
+
+
+def test_push_publishes_the_sboms_with_the_manifest(
+    release: dict[str, object],
+    registry: registry_fixtures.RegistryServer,
+    credentials: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """The locked build recorded each image's SBOM; `push --locked --manifest` writes them beside the
+    manifest, named with their sha256, and the SBOM's image digest is that of the image pulled back."""
+    spec, stores = release["spec"], release["stores"]
+    assert isinstance(spec, Path) and isinstance(stores, dict)
+    manifest = tmp_path / "published" / "locktest-0.1.json"
+    pushed = hepstack(
+        "push",
+        "--locked",
+        str(spec),
+        "--registry",
+        f"{registry.host}/hep",
+        "--no-tls-verify",
+        "--manifest",
+        str(manifest),
+        env={**credentials, "CONTAINERS_STORAGE_CONF": str(stores["c"])},
+    )
+    assert "(3 SBOMs beside it)" in pushed.stdout, pushed.stdout
+    content = json.loads(manifest.read_text())
+    assert [image["layer"] for image in content["images"]] == list(LAYERS)
+    lock = read_lock(spec.parent / "stack.lock")
+    for image in content["images"]:
+        sbom = image["sbom"]
+        data = (manifest.parent / sbom["file"]).read_bytes()
+        assert sbom["file"] == f"locktest-0.1.{image['layer']}.spdx.json" and sbom["format"] == "SPDX-2.3"
+        assert sbom["sha256"] == hashlib.sha256(data).hexdigest()
+        document = json.loads(data)
+        validate(document)
+        described = document["packages"][0]["checksums"][0]["checksumValue"]
+        assert described == image["image_id"].removeprefix("sha256:")
+        debs = {
+            p["name"]: p["versionInfo"]
+            for p in document["packages"]
+            if p["SPDXID"].startswith("SPDXRef-deb-")
+        }
+        for package, version in lock.layers["base"].apt.items():  # binary:Package, e.g. gcc-12-base:amd64
+            assert debs[package.split(":")[0]] == version
+    # A site: another store and catalog; the release pulled by digest brings its SBOMs into the catalog.
+    elsewhere = tmp_path / "site"
+    elsewhere.mkdir()
+    site = {
+        "CONTAINERS_STORAGE_CONF": str(storage_conf(elsewhere)),
+        "HEPSTACK_DATA_DIR": str(elsewhere / "data"),
+    }
+    try:
+        pulled = hepstack("pull", "--manifest", str(manifest), "--no-tls-verify", env={**credentials, **site})
+        assert "3 SBOMs (SPDX 2.3) from beside the manifest kept in the catalog" in pulled.stdout, (
+            pulled.stdout
+        )
+        catalog = Catalog(elsewhere / "data" / "catalog.sqlite")
+        for image in content["images"]:
+            local = inspected(Path(site["CONTAINERS_STORAGE_CONF"]), image["layer"], image["repository"])
+            assert local["Id"] == image["image_id"].removeprefix("sha256:")  # the image the SBOM describes
+            assert catalog.sbom(image["image_id"]) == (manifest.parent / image["sbom"]["file"]).read_text()
+    finally:
+        empty_store(Path(site["CONTAINERS_STORAGE_CONF"]))
 
 
 def test_diff_between_two_commits(release: dict[str, object]) -> None:

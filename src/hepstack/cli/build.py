@@ -64,7 +64,7 @@ def build(
             locked=locked_inputs(lock, stack.name),
             extra_labels={"io.hepstack.lock": lock_hash(lock_path(stack.path))},
         )
-        builder.before_build = served_check(lock, builder.catalog)
+        builder.before_build = served_check(lock, builder.catalog, stack)
     else:
         builder = Builder(stack, chosen, Context.from_environment())
     if dry_run:

@@ -34,6 +34,9 @@ def push(
     manifest: Annotated[
         Path | None, typer.Option(help="Also write the release manifest (JSON) to this file.")
     ] = None,
+    locked: Annotated[
+        bool, typer.Option("--locked", help="Push the images `build --locked` made from stack.lock.")
+    ] = False,
 ) -> None:
     """Push every layer image of the stack (each its own repository, tags <key12> and <release>).
 
@@ -50,7 +53,12 @@ def push(
         raise HepstackError("no --registry given", hint="e.g. --registry registry.example.org:5000/lat")
     context = Context.from_environment()
     pushed = push_stack(
-        spec, layers, _registry(registry, tls_verify, password_stdin), context, engine_name=engine
+        spec,
+        layers,
+        _registry(registry, tls_verify, password_stdin),
+        context,
+        engine_name=engine,
+        locked=locked,
     )
     table = Table("layer", "repository", "tags", "digest", "blobs uploaded", "blobs already there")
     for item in pushed:
@@ -110,6 +118,10 @@ def pull(
         transfer = Transfer(_registry(host, tls_verify, password_stdin))
         for image in pull_manifest(content, transfer, engine_name=engine, catalog=catalog):
             console.print(f"{image.reference}  {image.digest}  as {image.layer}", markup=False)
+        from hepstack.release.publish import import_sboms
+
+        sboms = import_sboms(content, catalog, manifest)
+        console.print(f"{sboms} SBOMs (SPDX 2.3) from beside the manifest kept in the catalog")
         return
     assert reference is not None
     reference_host = registry_host(reference)

@@ -40,20 +40,33 @@ def push_stack(
     context: Context,
     *,
     engine_name: str = "podman",
+    locked: bool = False,
 ) -> list[PushedLayer]:
-    """Push the built layers of ``spec`` (``layers`` and their ancestors, or all) and record the digests."""
+    """Push the built layers of ``spec`` (``layers`` and their ancestors, or all) and record the digests;
+    ``locked``: the images ``build --locked`` made from the spec's stack.lock (their keys include it)."""
     from hepstack.build.builder import Builder
     from hepstack.build.engines import get_engine
     from hepstack.spec import load_stack
 
     stack = load_stack(spec)
     catalog = Catalog(context.catalog_path)
-    plan = Builder(stack, get_engine(engine_name), context, catalog).plan(layers or None)
+    inputs = None
+    if locked:
+        from hepstack.release.lockfile import lock_path, locked_inputs, read_lock
+
+        inputs = locked_inputs(read_lock(lock_path(stack.path)), stack.name)
+    plan = Builder(stack, get_engine(engine_name), context, catalog, locked=inputs).plan(layers or None)
     missing = [layer.name for layer in plan if layer.status != "cached"]
     if missing:
+        from hepstack.release.lockfile import lock_path
+
+        how = "build --locked" if locked else "build"
+        hint = f"build first: hepstack {how} {spec} {' '.join(missing)}"
+        if not locked and lock_path(stack.path).exists():
+            hint += f"; images made by `build --locked` are pushed with `hepstack push --locked {spec}`"
         raise HepstackError(
-            f"not built in {engine_name} (current keys): {', '.join(missing)}",
-            hint=f"build first: hepstack build {spec} {' '.join(missing)}",
+            f"not built in {engine_name} (current keys{', locked' if locked else ''}): {', '.join(missing)}",
+            hint=hint,
         )
     release = stack.spec.release
     transfer = Transfer(registry)

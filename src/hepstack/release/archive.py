@@ -21,6 +21,7 @@ from hepstack.release.lockfile import Archive, Lock
 if TYPE_CHECKING:
     from hepstack.build.plan import PlannedLayer
     from hepstack.catalog import Catalog
+    from hepstack.spec import Stack
 
 Index = dict[str, set[str]]  # package name (no :arch) -> versions served
 
@@ -100,12 +101,41 @@ def check_served(
     )
 
 
-def served_check(lock: Lock, catalog: Catalog) -> Callable[[list[PlannedLayer]], None]:
-    """The check a locked build runs on its plan before building: the layers it will build."""
+def served_check(
+    lock: Lock, catalog: Catalog, stack: Stack | None = None
+) -> Callable[[list[PlannedLayer]], None]:
+    """The check a locked build runs on its plan before building, on the layers it will build: the
+    release files they copy are those the lock recorded (with ``stack``), and the archive still serves
+    every pinned apt version."""
 
     def check(layers: list[PlannedLayer]) -> None:
+        to_build = [layer for layer in layers if layer.status == "build"]
         pushes = catalog.pushes(stack=lock.stack, release=lock.release)
         pushed = {push.layer: push.pull_reference for push in reversed(pushes)}  # newest wins
-        check_served(lock, [layer.name for layer in layers if layer.status == "build"], released=pushed.get)
+        check_served(lock, [layer.name for layer in to_build], released=pushed.get)
+        if stack is not None:
+            check_files(lock, stack, to_build)
 
     return check
+
+
+def check_files(lock: Lock, stack: Stack, layers: list[PlannedLayer]) -> None:
+    """A locked build copies the release's files from the tree: they must be the files the lock names,
+    else the image would claim a lock (its io.hepstack.lock label, its SBOM) it was not built from."""
+    from hepstack.release.resolve import input_hashes
+
+    for layer in layers:
+        locked = lock.layers[layer.name].files
+        now = input_hashes(stack, layer)
+        changed = sorted(path for path in locked.keys() | now.keys() if locked.get(path) != now.get(path))
+        if not changed:
+            continue
+        path = changed[0]
+        was, is_now = locked.get(path, "absent"), now.get(path, "absent")
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise HepstackError(
+            f"layer '{layer.name}': release file {path}{more} is not the one stack.lock recorded "
+            f"(locked {was[:12]}, now {is_now[:12]}); nothing was built",
+            hint=f"build the locked revision ({lock.revision or 'see the lock'}) as it was committed, or "
+            f"commit the change and re-lock with `hepstack lock {stack.path}`",
+        )
