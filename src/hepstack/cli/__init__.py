@@ -60,6 +60,7 @@ def _register() -> None:
         registry,
         release,
         run,
+        scale,
         schema,
         serve,
         verify,
