@@ -31,7 +31,7 @@ def run(
     ] = None,
 ) -> None:
     """Submit the study's arrays (each concurrency x arm, arms interleaved) and write its report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from hepstack.context import Context
     from hepstack.scale.runner import run_scale_study
@@ -41,7 +41,7 @@ def run(
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = output or Path(f"scale-{loaded.name}-{stamp}")
     console = make_console()
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
 

@@ -26,9 +26,9 @@ class JobResult:
     launch: float | None  # epoch seconds: the job script exec'ing the runtime
     start: float | None  # the first instruction inside the container
     end: float | None
-    queue_wait_s: float | None  # launch − submit
-    start_latency_s: float | None  # start − launch
-    wall_s: float | None  # end − launch
+    queue_wait_s: float | None  # launch - submit
+    start_latency_s: float | None  # start - launch
+    wall_s: float | None  # end - launch
     events: int
     per_event_median_s: float | None
     maxrss_kb: int | None

@@ -1,4 +1,4 @@
-"""The host's memory in use while jobs run, sampled from /proc/meminfo (MemTotal − MemAvailable).
+"""The host's memory in use while jobs run, sampled from /proc/meminfo (MemTotal - MemAvailable).
 
 The cgroup v2 memory controller is not usable on the test hosts (cgroups are hybrid), and the jobs of
 rootless podman are not children of the submitting process, so the whole host is what can be measured:
@@ -16,7 +16,7 @@ INTERVAL = 0.2  # seconds between samples
 
 
 def used_kb(path: Path = MEMINFO) -> int:
-    """MemTotal − MemAvailable, in kB, as the kernel reports them."""
+    """MemTotal - MemAvailable, in kB, as the kernel reports them."""
     values: dict[str, int] = {}
     for line in path.read_text(encoding="ascii").splitlines():
         name, _, rest = line.partition(":")

@@ -67,7 +67,9 @@ def _latency(points: list[Point], arms: list[str], path: Path) -> str:
     axes.set_title("Container start latency vs concurrency", fontsize=10)
     figure.tight_layout()
     figure.savefig(path)
-    return "Start latency (job script exec'ing the runtime to the first command inside) per arm: p50, p95, p99."
+    return (
+        "Start latency (job script exec'ing the runtime to the first command inside) per arm: p50, p95, p99."
+    )
 
 
 def _slowdown(points: list[Point], arms: list[str], path: Path) -> str:

@@ -50,7 +50,7 @@ def table_rows(points: list[Point]) -> list[list[str]]:
     return rows
 
 
-def render_table(points: list[Point]) -> str:
+def render_table(points: list[Point], warmups: list[str] | None = None) -> str:
     rows = [list(COLUMNS), *table_rows(points)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
     lines = ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in
@@ -60,7 +60,11 @@ def render_table(points: list[Point]) -> str:
         for point in points
         for cause, count in sorted(point.failures.items())
     ]
-    return "\n".join(lines + (["failures by cause:", *failures] if failures else ["failures: none"])) + "\n"
+    extra = [f"warm-up (not counted above): {'; '.join(warmups)}"] if warmups else []
+    return (
+        "\n".join(lines + (["failures by cause:", *failures] if failures else ["failures: none"]) + extra)
+        + "\n"
+    )
 
 
 def summary_json(name: str, run_info: dict[str, object], host: dict[str, object], points: list[Point],
@@ -95,14 +99,20 @@ def render_html(name: str, summary: dict[str, object], table: str, plots: list[t
     for heading, key in (("Run", "run"), ("Host", "host")):
         values = summary[key]
         assert isinstance(values, dict)
-        rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in values.items())
+        rows = "".join(
+            f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in values.items()
+        )
         parts.append(f"<h2>{heading}</h2><table>{rows}</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def write_report(
-    directory: Path, name: str, run_info: dict[str, object], points: list[Point], jobs: list[dict[str, object]]
+    directory: Path,
+    name: str,
+    run_info: dict[str, object],
+    points: list[Point],
+    jobs: list[dict[str, object]],
 ) -> Path:
     """Write summary.json, table.txt, the plots and report.html; return report.html."""
     from hepstack.bench.host import host_info
@@ -110,7 +120,8 @@ def write_report(
 
     directory.mkdir(parents=True, exist_ok=True)
     summary = summary_json(name, run_info, host_info(), points, jobs)
-    table = render_table(points)
+    warmups = run_info.get("warmups")
+    table = render_table(points, [str(w) for w in warmups] if isinstance(warmups, list) else None)
     _write(directory / "summary.json", json.dumps(summary, indent=2) + "\n")
     _write(directory / "table.txt", table)
     plots = write_plots(points, directory)

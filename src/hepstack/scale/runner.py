@@ -31,8 +31,12 @@ def run_scale_study(study: ScaleStudy, out: Path, context: Context, progress: Pr
     runs = run_study(study, out, context, progress)
     collected = []
     jobs: list[dict[str, object]] = []
+    warmups: list[dict[str, object]] = []
     for run in runs:
         results, events = collect_array(run)
+        if run.repetition < 0:
+            warmups += [{"arm": run.arm, **result.to_json()} for result in results]
+            continue
         collected.append((run, results, events))
         for result in results:
             jobs.append(
@@ -54,8 +58,14 @@ def run_scale_study(study: ScaleStudy, out: Path, context: Context, progress: Pr
         "concurrencies": spec.concurrencies,
         "repetitions": spec.repetitions,
         "arms": [arm.model_dump() for arm in spec.arms],
+        "warmups": [
+            f"{w['arm']}: start {w['start_latency_s']:.3f} s, {w['cause'] or 'ok'}"
+            if w["start_latency_s"] is not None
+            else f"{w['arm']}: {w['cause']}"
+            for w in warmups
+        ],
         "jobs": [run.record.label for run in runs],
     }
     report = write_report(out, study.name, run_info, points, jobs)
-    failures = sum(point.jobs - point.succeeded for point in points)
+    failures = sum(point.jobs - point.succeeded for point in points) + sum(1 for w in warmups if w["cause"])
     return ScaleOutcome(points, report, failures, seconds)

@@ -91,6 +91,7 @@ class ScaleStudySpec(BaseModel):
     workload: Workload
     concurrencies: list[int] = Field(min_length=1)
     repetitions: int = Field(default=1, ge=1, le=MAX_REPETITIONS)
+    warmup: int = Field(default=1, ge=0, le=MAX_REPETITIONS)  # one-job arrays per arm first, not counted
     timeout: int = Field(default=900, ge=10, le=MAX_TIMEOUT)  # seconds for one array to finish
     arms: list[Arm] = Field(min_length=1)
 
@@ -159,7 +160,9 @@ def _check_where(spec: ScaleStudySpec, source: SourceMap) -> list[SpecError]:
 def _check_arms(spec: ScaleStudySpec, source: SourceMap) -> list[SpecError]:
     names = [arm.name for arm in spec.arms]
     return [
-        source.error(("arms", index, "name"), "name used twice", value=name, hint="give each arm its own name")
+        source.error(
+            ("arms", index, "name"), "name used twice", value=name, hint="give each arm its own name"
+        )
         for index, name in enumerate(names)
         if name in names[:index]
     ]

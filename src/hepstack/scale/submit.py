@@ -37,7 +37,7 @@ class ArrayRun:
     arm: str
     runtime: str
     concurrency: int
-    repetition: int
+    repetition: int  # from 1; a warm-up's is -1, -2, ... (not counted in the summary)
     directory: Path  # the tasks' own directories are directory/1, directory/2, ...
     record: JobRecord
     submitted_at: float  # time.time() just before the scheduler's submit command
@@ -80,14 +80,21 @@ def prepared_image(study: ScaleStudy, arm: Arm, runs_dir: Path, context: Context
 
 
 def plan_array(
-    study: ScaleStudy, arm: Arm, concurrency: int, repetition: int, runs_dir: Path, image: str, context: Context
+    study: ScaleStudy,
+    arm: Arm,
+    concurrency: int,
+    repetition: int,
+    runs_dir: Path,
+    image: str,
+    context: Context,
 ) -> tuple[Submission, Path]:
     """The submission of one array and the directory its tasks write into."""
-    directory = runs_dir / f"c{concurrency:05d}-r{repetition:03d}-{arm.name}"
+    kind = f"r{repetition:03d}" if repetition > 0 else f"warmup{-repetition}"
+    directory = runs_dir / f"c{concurrency:05d}-{kind}-{arm.name}"
     runtime = get_runtime(arm.runtime)
     planned = plan_submission(
         image=image,
-        command=job_command(study, directory, seed=repetition),
+        command=job_command(study, directory, seed=repetition if repetition > 0 else 1000 - repetition),
         context=context,
         site=study.spec.site,
         scheduler=study.spec.scheduler,
@@ -120,7 +127,7 @@ def run_array(
     UNKNOWN (left the queue without an exit code: the job script writes it before it ends) is final here.
     """
     directory.mkdir(mode=0o755)
-    label = f"{arm.name} x{concurrency} (repetition {repetition})"
+    label = f"{arm.name} x{concurrency} " + (f"(repetition {repetition})" if repetition > 0 else "(warm-up)")
     sampler = MemorySampler()
     submitted_at = time.time()
     try:
@@ -156,19 +163,29 @@ def run_array(
 
 
 def run_study(study: ScaleStudy, out: Path, context: Context, progress: Progress) -> list[ArrayRun]:
-    """Every array of the study in :func:`schedule` order; ``out``/runs holds the tasks' files."""
+    """The warm-ups (one job per arm, first: a cold store or cache is paid there), then every array of
+    the study in :func:`schedule` order; ``out``/runs holds the tasks' files."""
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, mode=0o755, exist_ok=True)
     store = JobStore.open(context)
     images = {arm.name: prepared_image(study, arm, runs_dir, context)[0] for arm in study.spec.arms}
     results = []
-    for concurrency, repetition, arm in schedule(study):
+    warmups = [(1, -index, arm) for index in range(1, study.spec.warmup + 1) for arm in study.spec.arms]
+    for concurrency, repetition, arm in warmups + schedule(study):
         submission, directory = plan_array(
             study, arm, concurrency, repetition, runs_dir, images[arm.name], context
         )
         results.append(
             run_array(
-                submission, directory, arm, concurrency, repetition, study.spec.timeout, context, store, progress
+                submission,
+                directory,
+                arm,
+                concurrency,
+                repetition,
+                study.spec.timeout,
+                context,
+                store,
+                progress,
             )
         )
     return results

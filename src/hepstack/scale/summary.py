@@ -5,7 +5,7 @@
 - p50/p95/p99 of queue wait, start latency, wall time and the per-job median time per event;
 - per-event slowdown: the per-event time at this concurrency over that at the arm's lowest one, with the
   interval of :func:`hepstack.bench.stats.score` (repetitions as rounds; one repetition: over events);
-- failures counted by cause; memory: the host's high-water mark (MemTotal − MemAvailable) and how much
+- failures counted by cause; memory: the host's high-water mark (MemTotal - MemAvailable) and how much
   above the level before the array it rose; the largest peak RSS of one job (its own job report).
 """
 
@@ -109,7 +109,9 @@ def percentiles(values: list[float]) -> dict[str, float] | None:
     return {f"p{p}": float(v) for p, v in zip(PERCENTILES, found, strict=True)} | {"n": len(values)}
 
 
-def summarize(collected: list[tuple[ArrayRun, list[JobResult], list[float]]], confidence: float) -> list[Point]:
+def summarize(
+    collected: list[tuple[ArrayRun, list[JobResult], list[float]]], confidence: float
+) -> list[Point]:
     """Points ordered by arm (first appearance) and concurrency, with their slowdowns filled in."""
     points: dict[tuple[str, int], Point] = {}
     arms: list[str] = []
@@ -132,11 +134,20 @@ def _slowdowns(points: list[Point], confidence: float) -> None:
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     for arm in dict.fromkeys(point.arm for point in points):
         mine = [point for point in points if point.arm == arm]
-        reference = estimate([np.asarray(r, dtype=np.float64) for r in mine[0].rounds], rng, confidence=confidence)
-        mine[0].slowdown = {"relative_to_concurrency": mine[0].concurrency, "slowdown": 1.0, "interval": None,
-                            "method": "reference", "median_per_event_s": None if reference is None else reference.median}
+        reference = estimate(
+            [np.asarray(r, dtype=np.float64) for r in mine[0].rounds], rng, confidence=confidence
+        )
+        mine[0].slowdown = {
+            "relative_to_concurrency": mine[0].concurrency,
+            "slowdown": 1.0,
+            "interval": None,
+            "method": "reference",
+            "median_per_event_s": None if reference is None else reference.median,
+        }
         for point in mine[1:]:
-            here = estimate([np.asarray(r, dtype=np.float64) for r in point.rounds], rng, confidence=confidence)
+            here = estimate(
+                [np.asarray(r, dtype=np.float64) for r in point.rounds], rng, confidence=confidence
+            )
             if reference is None or here is None:
                 continue
             found = score(reference, here, rng)  # reference / here: the speed; its inverse is the slowdown

@@ -4,7 +4,7 @@ The job script (batch/templates) execs the runtime; the runtime runs ``sh -c WRA
 the time it starts (inside the container), runs the workload in the task's own directory and writes
 ``times``: the host time just before the runtime was exec'd (bash's ``$EPOCHREALTIME`` expanded by the
 job script, passed as HEPSTACK_SCALE_LAUNCH), its own start, its end and the exit code. Start latency
-is start − launch; the wrapper itself is ``sh`` and ``date`` (a few ms), in every arm alike.
+is start - launch; the wrapper itself is ``sh`` and ``date`` (a few ms), in every arm alike.
 """
 
 from __future__ import annotations
