@@ -86,7 +86,9 @@ def test_times_are_ordered_and_podman_starts_slower_than_native(summary: dict[st
     assert points[("podman", 4)]["per_event_slowdown"]["relative_to_concurrency"] == 1
 
 
-def test_report_files(study_run: tuple[subprocess.CompletedProcess[str], Path], summary: dict[str, Any]) -> None:
+def test_report_files(
+    study_run: tuple[subprocess.CompletedProcess[str], Path], summary: dict[str, Any]
+) -> None:
     result, out = study_run
     table = (out / "table.txt").read_text()
     assert "failures: none" in table and "podman x4" in table and "native x1" in table

@@ -1,4 +1,4 @@
-"""Bad scaling study files: each problem names file:line and key, with a hint; the CLI exits 2, no traceback."""
+"""Bad scaling study files: each problem names file:line and key, with a hint; exit 2, no traceback."""
 
 from __future__ import annotations
 
