@@ -55,3 +55,55 @@ def run(
     console.print(f"report: {outcome.report}  ({outcome.seconds:.0f} s)", markup=False)
     if outcome.failures:
         raise typer.Exit(1)
+
+
+@scale_app.command("model")
+def model(
+    summary_file: Annotated[Path, typer.Argument(metavar="SUMMARY", help="summary.json of `scale run`.")],
+    arm: Annotated[str, typer.Option(help="The arm to fit.")] = "podman",
+    fit_at: Annotated[
+        str, typer.Option("--fit", help="Concurrencies to fit, comma-separated; the others check it.")
+    ] = "1,10,50",
+    stage_s: Annotated[float, typer.Option(help="Seconds of one image pull/conversion per node.")] = 0.0,
+    l1_job_s: Annotated[float, typer.Option(help="Wall seconds of one L1 crumb job.")] = 2.2,
+    mc_job_s: Annotated[float, typer.Option(help="Wall seconds of one MC job.")] = 3600.0,
+    cores_per_node: Annotated[int, typer.Option(help="Cores of one farm node.")] = 32,
+) -> None:
+    """Fit the farm model to a scaling study, check it on the other concurrencies, project L1 and MC."""
+    import json
+
+    from hepstack.errors import HepstackError
+    from hepstack.scale.model import Costs, check, fit, l1_and_mc, project
+
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        concurrencies = [int(text) for text in fit_at.split(",")]
+        fitted = fit(summary, arm, concurrencies)
+    except (OSError, ValueError, KeyError) as exc:
+        raise HepstackError(
+            f"cannot fit the model to {summary_file}: {exc}",
+            hint="give the summary.json of `hepstack scale run`, an arm of it and two of its concurrencies",
+        ) from None
+    console = make_console()
+    console.print(
+        f"fit ({arm} at {fitted.concurrencies}): dispatch {fitted.dispatch_jobs_per_s:.1f} jobs/s, start "
+        f"{fitted.start_s0:.3f} s + {fitted.start_s1 * 1000:.1f} ms x concurrent jobs, per event "
+        f"{fitted.per_event_s * 1000:.3f} ms x max(1, k/{fitted.cores}), "
+        f"fixed {fitted.job_fixed_s:.2f} s/job",
+        markup=False,
+    )
+    for item in check(fitted, summary):
+        console.print(
+            f"check x{item.concurrency}: {item.quantity}: predicted {item.predicted:.4g}, measured "
+            f"{item.measured:.4g} (ratio {item.ratio:.2f})",
+            markup=False,
+        )
+    costs = Costs(fitted.dispatch_jobs_per_s, fitted.start_s1, fitted.start_s0, stage_s)
+    for farm in l1_and_mc(l1_job_s, mc_job_s, cores_per_node):
+        result = project(farm, costs)
+        shown = ", ".join(f"{name} {rate:.3g}" for name, rate in result.capacities.items())
+        console.print(
+            f"{farm.name}: {farm.jobs} jobs on {farm.cores} cores: capacities (jobs/s) {shown}; first "
+            f"bottleneck: {result.bottleneck}; makespan {result.makespan_s:.0f} s; remedy: {result.remedy}",
+            markup=False,
+        )

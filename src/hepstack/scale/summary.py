@@ -82,6 +82,7 @@ class Point:
             "runtime": self.runtime,
             "concurrency": self.concurrency,
             "jobs": self.jobs,
+            "repetitions": len(self.rounds),
             "succeeded": self.succeeded,
             "failed": self.jobs - self.succeeded,
             "failures": dict(self.failures),
