@@ -107,3 +107,58 @@ def model(
             f"bottleneck: {result.bottleneck}; makespan {result.makespan_s:.0f} s; remedy: {result.remedy}",
             markup=False,
         )
+
+
+@app.command("stage")
+def stage(
+    image: Annotated[str, typer.Argument(help="STACK/LAYER or an engine reference.")],
+    runtime: Annotated[str, typer.Option(help="The runtime the nodes' jobs will use.")] = "podman",
+    site: Annotated[str | None, typer.Option(help="Site profile (scheduler, queue, resources).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Scheduler, without a site.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Queue or partition.")] = None,
+    nodes: Annotated[str | None, typer.Option(help="Nodes, comma-separated (default: all).")] = None,
+    archive: Annotated[
+        Path | None, typer.Option(help="An image archive on a shared file system (else: pull).")
+    ] = None,
+) -> None:
+    """One job per node loads IMAGE where that node's jobs find it (store, node cache, SIF)."""
+    from hepstack.context import Context
+    from hepstack.scale.stage import stage as stage_nodes
+
+    results = stage_nodes(
+        image, runtime, Context.from_environment(), site=site, scheduler=scheduler, queue=queue,
+        nodes=nodes.split(",") if nodes else None, archive=archive.absolute() if archive else None,
+    )  # fmt: skip
+    console = make_console()
+    failed = 0
+    for result in results:
+        if result.report is None:
+            failed += 1
+            console.print(f"{result.node}: job {result.job} wrote no report; see {result.log}", markup=False)
+            continue
+        report = result.report
+        extra = f", tree sha256 {str(report['checksum'])[:16]}" if "checksum" in report else ""
+        console.print(
+            f"{result.node}: {report['runtime']}: {report['action']} in {report['seconds']} s "
+            f"(job {result.job}){extra}",
+            markup=False,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@scale_app.command("stage-here", hidden=True)
+def stage_here(
+    image: Annotated[str, typer.Argument()],
+    runtime: Annotated[str, typer.Option()] = "podman",
+    archive: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """What a stage job runs on its node (one JSON line)."""
+    import json
+
+    from hepstack.context import Context
+    from hepstack.scale.stage import REPORT_PREFIX
+    from hepstack.scale.stage import stage_here as prepare_here
+
+    report = prepare_here(image, runtime, Context.from_environment(), archive)
+    print(REPORT_PREFIX + json.dumps(report, sort_keys=True))
