@@ -59,7 +59,9 @@ def run(
 
 @scale_app.command("model")
 def model(
-    summary_file: Annotated[Path, typer.Argument(metavar="SUMMARY", help="summary.json of `scale run`.")],
+    summary_files: Annotated[
+        list[Path], typer.Argument(metavar="SUMMARY...", help="summary.json of `scale run` (one or more).")
+    ],
     arm: Annotated[str, typer.Option(help="The arm to fit.")] = "podman",
     fit_at: Annotated[
         str, typer.Option("--fit", help="Concurrencies to fit, comma-separated; the others check it.")
@@ -76,12 +78,17 @@ def model(
     from hepstack.scale.model import Costs, check, fit, l1_and_mc, project
 
     try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        loaded = [json.loads(path.read_text(encoding="utf-8")) for path in summary_files]
+        summary = {
+            "host": loaded[0]["host"],
+            "points": [point for one in loaded for point in one["points"]],
+            "jobs": [job for one in loaded for job in one["jobs"]],
+        }
         concurrencies = [int(text) for text in fit_at.split(",")]
         fitted = fit(summary, arm, concurrencies)
     except (OSError, ValueError, KeyError) as exc:
         raise HepstackError(
-            f"cannot fit the model to {summary_file}: {exc}",
+            f"cannot fit the model to {', '.join(map(str, summary_files))}: {exc}",
             hint="give the summary.json of `hepstack scale run`, an arm of it and two of its concurrencies",
         ) from None
     console = make_console()
