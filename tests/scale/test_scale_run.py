@@ -77,6 +77,7 @@ def test_times_are_ordered_and_podman_starts_slower_than_native(summary: dict[st
     for job in summary["jobs"]:
         assert job["launch"] <= job["start"] <= job["end"], job
         assert job["queue_wait_s"] >= 0 and job["exit_code"] == 0
+        assert job["output_bytes"] > 1000  # its out.root, measured before it was deleted
     points = {(p["arm"], p["concurrency"]): p for p in summary["points"]}
     # a rootless podman container takes at least a tenth of a second to start; sh + date natively ~ms
     for concurrency in (1, 4):

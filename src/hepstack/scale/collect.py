@@ -7,6 +7,7 @@ The workload's ROOT output is deleted once read (only the timing is the measurem
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class JobResult:
     events: int
     per_event_median_s: float | None
     maxrss_kb: int | None
+    output_bytes: int  # the workload's ROOT file, measured before it is deleted
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -63,7 +65,10 @@ def _collect_task(run: ArrayRun, status: TaskStatus) -> tuple[JobResult, list[fl
             events = _event_times(directory / TIMING_DB)
         except HepstackError as exc:
             cause = f"timing database unreadable: {exc.message}"
+    output_bytes = 0
     for name in OUTPUTS:
+        with contextlib.suppress(OSError):
+            output_bytes += (directory / name).stat().st_size
         (directory / name).unlink(missing_ok=True)
     median = None
     if events:
@@ -84,6 +89,7 @@ def _collect_task(run: ArrayRun, status: TaskStatus) -> tuple[JobResult, list[fl
         events=len(events),
         per_event_median_s=median,
         maxrss_kb=_maxrss(directory / f"{TIMING_DB}.job.json"),
+        output_bytes=output_bytes,
     )
     return result, events if cause is None else []
 

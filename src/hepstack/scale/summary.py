@@ -6,7 +6,8 @@
 - per-event slowdown: the per-event time at this concurrency over that at the arm's lowest one, with the
   interval of :func:`hepstack.bench.stats.score` (repetitions as rounds; one repetition: over events);
 - failures counted by cause; memory: the host's high-water mark (MemTotal - MemAvailable) and how much
-  above the level before the array it rose; the largest peak RSS of one job (its own job report).
+  above the level before the array it rose; the largest peak RSS of one job (its own job report);
+- output: the bytes the jobs wrote and that over the makespan (what was achieved, not a capacity).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Point:
     memory_high_water_kb: int = 0
     memory_added_kb: int = 0
     maxrss_kb: int = 0
+    output_bytes: int = 0
     intervals: list[tuple[float, float]] = field(default_factory=list)  # (launch, end) of each job
     slowdown: dict[str, object] | None = None
 
@@ -73,6 +75,7 @@ class Point:
                 if value is not None:
                     values.append(value)
             self.maxrss_kb = max(self.maxrss_kb, result.maxrss_kb or 0)
+            self.output_bytes += result.output_bytes
             if result.launch is not None and result.end is not None:
                 self.intervals.append((result.launch, result.end))
 
@@ -98,6 +101,8 @@ class Point:
             "memory_high_water_kb": self.memory_high_water_kb,
             "memory_added_kb": self.memory_added_kb,
             "job_peak_rss_kb": self.maxrss_kb,
+            "output_bytes": self.output_bytes,
+            "output_mb_per_s": self.output_bytes / 1e6 / self.makespan_s if self.makespan_s > 0 else 0.0,
         }
 
 
