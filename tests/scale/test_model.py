@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hepstack.scale.model import SQLITE_INSTANCES_PER_S, Costs, Farm, check, fit, project
+from tests.conftest import hepstack
 
 
 def _summary(s0: float, s1: float, rate: float, per_event: float, cores: int = 2) -> dict[str, Any]:
@@ -75,3 +78,29 @@ def test_compute_bound_farm_and_no_output() -> None:
 
     assert math.isinf(result.capacities["node starts"]) and math.isinf(result.capacities["output"])
     assert result.bottleneck == "cores" and result.capacities["cores"] == pytest.approx(100_000 / 3600)
+
+
+def test_cli_fits_checks_and_projects(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(_summary(s0=0.4, s1=0.02, rate=25.0, per_event=0.001)))
+
+    result = hepstack("scale", "model", str(path), "--fit", "1,10,50", "--stage-s", "20")
+
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("fit (podman at [1, 10, 50]): dispatch 25.0 jobs/s, start 0.400 s + 20.0 ms")
+    assert [line.split(":")[0] for line in lines[1:4]] == ["check x100"] * 3
+    assert all("(ratio 1.00)" in line for line in lines[1:4])
+    assert lines[4].startswith("L1 1500 cores: 2835 jobs on 1500 cores: capacities (jobs/s) dispatch 25")
+    assert "first bottleneck: dispatch" in lines[4]
+    assert lines[6].startswith("MC 100000 cores: 400000 jobs") and "first bottleneck: dispatch" in lines[6]
+
+
+def test_cli_refuses_a_summary_without_the_arm(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(_summary(s0=0.4, s1=0.02, rate=25.0, per_event=0.001)))
+
+    result = hepstack("scale", "model", str(path), "--arm", "docker", check=False)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot fit the model to {path}: fit needs two measured")
+    assert "hint: " in result.stderr

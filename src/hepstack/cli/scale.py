@@ -98,12 +98,14 @@ def model(
         f"{fitted.per_event_s * 1000:.3f} ms x max(1, k/{fitted.cores}), "
         f"fixed {fitted.job_fixed_s:.2f} s/job",
         markup=False,
+        soft_wrap=True,
     )
     for item in check(fitted, summary):
         console.print(
             f"check x{item.concurrency}: {item.quantity}: predicted {item.predicted:.4g}, measured "
             f"{item.measured:.4g} (ratio {item.ratio:.2f})",
             markup=False,
+            soft_wrap=True,
         )
     costs = Costs(fitted.dispatch_jobs_per_s, fitted.start_s1, fitted.start_s0, stage_s)
     for farm in l1_and_mc(l1_job_s, mc_job_s, cores_per_node):
@@ -113,6 +115,7 @@ def model(
             f"{farm.name}: {farm.jobs} jobs on {farm.cores} cores: capacities (jobs/s) {shown}; first "
             f"bottleneck: {result.bottleneck}; makespan {result.makespan_s:.0f} s; remedy: {result.remedy}",
             markup=False,
+            soft_wrap=True,
         )
 
 
@@ -149,6 +152,7 @@ def stage(
             f"{result.node}: {report['runtime']}: {report['action']} in {report['seconds']} s "
             f"(job {result.job}){extra}",
             markup=False,
+            soft_wrap=True,
         )
     if failed:
         raise typer.Exit(1)
