@@ -27,7 +27,7 @@ from pathlib import Path
 HEPSTACK = str(Path(sys.executable).parent / "hepstack")
 USER = os.environ.get("HEPSTACK_TEST_USER", "hepstack-test")
 STUDY = """\
-study: staged
+study: {name}
 scheduler: slurm
 queue: scale
 image: {image}
@@ -36,7 +36,7 @@ concurrencies: [{jobs}]
 warmup: 0
 timeout: 1200
 arms:
-  - {{name: charliecloud, runtime: charliecloud}}
+  - {{name: {runtime}, runtime: {runtime}}}
 """
 
 
@@ -135,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("/tmp/scale-stage"))
+    parser.add_argument("--parts", default="charliecloud,podman", help="which runtimes, comma-separated")
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--before", type=Path, help=argparse.SUPPRESS)  # the test user's part
     arguments = parser.parse_args()
@@ -165,15 +166,23 @@ def main() -> None:
     }
     loaded = as_user(user, base, ["podman", "load", "--input", str(archive)])
     assert loaded.returncode == 0, loaded.stderr
-    archive.unlink()
 
+    if "charliecloud" in arguments.parts.split(","):
+        charliecloud_cold(user, base, home, image, arguments.jobs)
+    if "podman" in arguments.parts.split(","):
+        podman_cold(user, base, home, image, archive, arguments.jobs)
+
+
+def charliecloud_cold(
+    user: pwd.struct_passwd, base: dict[str, str], home: Path, image: str, jobs: int
+) -> None:
     env = {**base, "HEPSTACK_CACHE_DIR": str(home / "cache-before")}
     work = home / "before"
     as_user(user, env, ["mkdir", str(work)])
     result = as_user(
         user,
         env,
-        [sys.executable, __file__, "--before", str(work), "--image", image, "--jobs", str(arguments.jobs)],
+        [sys.executable, __file__, "--before", str(work), "--image", image, "--jobs", str(jobs)],
     )
     assert result.returncode == 0, result.stdout + result.stderr
     before = json.loads(result.stdout.splitlines()[-1])
@@ -187,7 +196,7 @@ def main() -> None:
     )
     print(f"stage: {staged.stdout.strip()} {staged.stderr.strip()}", flush=True)
     study = home / "staged.yaml"
-    study.write_text(STUDY.format(image=image, jobs=arguments.jobs))
+    study.write_text(STUDY.format(name="staged", runtime="charliecloud", image=image, jobs=jobs))
     study.chmod(0o644)
     ran = as_user(user, env, [HEPSTACK, "scale", "run", str(study), "--output", str(home / "after")])
     print(ran.stdout[-3000:], ran.stderr[-2000:], flush=True)
@@ -216,6 +225,63 @@ def main() -> None:
         f"{str(before['checksum'])[:16]}), start latency {point['start_latency_s']}",
         flush=True,
     )
+
+
+def podman_cold(
+    user: pwd.struct_passwd, base: dict[str, str], home: Path, image: str, archive: Path, jobs: int
+) -> None:
+    """The same for rootless podman, on an empty store of the test user's own (XDG_DATA_HOME and
+    XDG_RUNTIME_DIR: its graphroot and runroot), the image coming from an archive on the shared disk."""
+    store = home / "podman"
+    env = {
+        **base,
+        "HEPSTACK_CACHE_DIR": str(home / "cache-podman"),
+        "XDG_DATA_HOME": str(store / "data"),
+        "XDG_RUNTIME_DIR": str(store / "run"),
+    }
+    as_user(user, env, ["mkdir", "-p", str(store / "data"), str(store / "run")])
+    as_user(user, env, ["chmod", "700", str(store / "run")])
+    study = home / "podman.yaml"
+    study.write_text(STUDY.format(name="podman-cold", runtime="podman", image=image, jobs=jobs))
+    study.chmod(0o644)
+    layers = ["podman", "image", "inspect", "--format", "{{.Id}} {{.RootFS.Layers}}", image]
+    for when in ("before", "after"):
+        if when == "after":
+            staged = as_user(
+                user,
+                env,
+                [
+                    HEPSTACK,
+                    "stage",
+                    image,
+                    "--runtime",
+                    "podman",
+                    "--scheduler",
+                    "slurm",
+                    "--queue",
+                    "scale",
+                    "--archive",
+                    str(archive),
+                ],
+            )
+            print(f"podman stage: {staged.stdout.strip()} {staged.stderr.strip()}", flush=True)
+            identity = as_user(user, env, layers).stdout.strip()
+        ran = as_user(
+            user, env, [HEPSTACK, "scale", "run", str(study), "--output", str(home / f"podman-{when}")]
+        )
+        summary = json.loads((home / f"podman-{when}" / "summary.json").read_text())
+        point = summary["points"][0]
+        count = len(as_user(user, env, ["podman", "images", "--quiet"]).stdout.split())
+        print(
+            f"podman {when} stage: jobs {point['jobs']}, succeeded {point['succeeded']}, failures "
+            f"{point['failures']}, images in the store {count}, start latency {point['start_latency_s']}",
+            flush=True,
+        )
+        if when == "after":
+            again = as_user(user, env, layers).stdout.strip()
+            print(f"podman image and layers unchanged by the jobs: {again == identity} ({again[:24]}...)")
+            print(ran.stdout[-1500:], flush=True)
+    archive.unlink()
 
 
 if __name__ == "__main__":

@@ -155,7 +155,8 @@ STATE_VARIABLES = (  # what the node must see as the submitter does (native jobs
     "HEPSTACK_DATA_DIR",
     "HEPSTACK_CACHE_OWNER",
     "HEPSTACK_CACHE_MAX",
-    "CONTAINERS_STORAGE_CONF",
+    "XDG_DATA_HOME",  # rootless podman's store (graphroot) ...
+    "XDG_RUNTIME_DIR",  # ... and its runroot
 )
 
 
