@@ -26,6 +26,13 @@ def used_kb(path: Path = MEMINFO) -> int:
     return values["MemTotal"] - values["MemAvailable"]
 
 
+def available_kb(path: Path = MEMINFO) -> int:
+    for line in path.read_text(encoding="ascii").splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1])
+    raise ValueError(f"{path} has no MemAvailable")
+
+
 def total_kb(path: Path = MEMINFO) -> int:
     for line in path.read_text(encoding="ascii").splitlines():
         if line.startswith("MemTotal:"):

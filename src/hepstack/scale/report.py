@@ -122,6 +122,8 @@ def write_report(
     summary = summary_json(name, run_info, host_info(), points, jobs)
     warmups = run_info.get("warmups")
     table = render_table(points, [str(w) for w in warmups] if isinstance(warmups, list) else None)
+    if run_info.get("stopped_before"):
+        table += f"stopped before {run_info['stopped_before']}\n"
     _write(directory / "summary.json", json.dumps(summary, indent=2) + "\n")
     _write(directory / "table.txt", table)
     plots = write_plots(points, directory)

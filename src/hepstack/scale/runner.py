@@ -11,7 +11,7 @@ from hepstack.context import Context
 from hepstack.scale.collect import collect_array
 from hepstack.scale.report import write_report
 from hepstack.scale.study import ScaleStudy
-from hepstack.scale.submit import Progress, run_study
+from hepstack.scale.submit import MemoryGuard, Progress, run_study
 from hepstack.scale.summary import Point, summarize
 
 CONFIDENCE = 0.95
@@ -28,7 +28,11 @@ class ScaleOutcome:
 def run_scale_study(study: ScaleStudy, out: Path, context: Context, progress: Progress) -> ScaleOutcome:
     started = time.monotonic()
     begun = datetime.now(UTC).isoformat(timespec="seconds")
-    runs = run_study(study, out, context, progress)
+    stopped = None
+    try:
+        runs = run_study(study, out, context, progress)
+    except MemoryGuard as guard:
+        runs, stopped = guard.results, guard.concurrency
     collected = []
     jobs: list[dict[str, object]] = []
     warmups: list[dict[str, object]] = []
@@ -65,7 +69,11 @@ def run_scale_study(study: ScaleStudy, out: Path, context: Context, progress: Pr
             for w in warmups
         ],
         "jobs": [run.record.label for run in runs],
+        "stopped_before": None
+        if stopped is None
+        else f"concurrency {stopped}: it would need over {spec.memory_share:.0%} of the available memory",
     }
     report = write_report(out, study.name, run_info, points, jobs)
     failures = sum(point.jobs - point.succeeded for point in points) + sum(1 for w in warmups if w["cause"])
+    failures += stopped is not None  # the study did not run in full
     return ScaleOutcome(points, report, failures, seconds)

@@ -93,6 +93,9 @@ class ScaleStudySpec(BaseModel):
     repetitions: int = Field(default=1, ge=1, le=MAX_REPETITIONS)
     warmup: int = Field(default=1, ge=0, le=MAX_REPETITIONS)  # one-job arrays per arm first, not counted
     timeout: int = Field(default=900, ge=10, le=MAX_TIMEOUT)  # seconds for one array to finish
+    # stop before a concurrency whose jobs, at the memory per job measured so far, would take more than
+    # this share of the host's available memory
+    memory_share: float = Field(default=0.8, gt=0, le=1)
     arms: list[Arm] = Field(min_length=1)
 
     @field_validator("concurrencies")

@@ -20,7 +20,7 @@ from hepstack.batch.store import JobRecord, JobStore
 from hepstack.context import Context
 from hepstack.identity import invoking_user
 from hepstack.runtimes import RunRequest, get_runtime
-from hepstack.scale.memory import MemorySampler, MemoryUse
+from hepstack.scale.memory import MemorySampler, MemoryUse, available_kb
 from hepstack.scale.study import Arm, ScaleStudy
 from hepstack.scale.workload import job_binds, job_command, job_env
 
@@ -169,9 +169,11 @@ def run_study(study: ScaleStudy, out: Path, context: Context, progress: Progress
     runs_dir.mkdir(parents=True, mode=0o755, exist_ok=True)
     store = JobStore.open(context)
     images = {arm.name: prepared_image(study, arm, runs_dir, context)[0] for arm in study.spec.arms}
-    results = []
+    results: list[ArrayRun] = []
     warmups = [(1, -index, arm) for index in range(1, study.spec.warmup + 1) for arm in study.spec.arms]
     for concurrency, repetition, arm in warmups + schedule(study):
+        if repetition > 0 and not fits_in_memory(results, concurrency, study.spec.memory_share):
+            raise MemoryGuard(concurrency, results)
         submission, directory = plan_array(
             study, arm, concurrency, repetition, runs_dir, images[arm.name], context
         )
@@ -189,3 +191,23 @@ def run_study(study: ScaleStudy, out: Path, context: Context, progress: Progress
             )
         )
     return results
+
+
+class MemoryGuard(Exception):
+    """The next concurrency would not fit in the host's memory; ``results`` are the arrays run before."""
+
+    def __init__(self, concurrency: int, results: list[ArrayRun]) -> None:
+        super().__init__(concurrency)
+        self.concurrency = concurrency
+        self.results = results
+
+
+def fits_in_memory(results: list[ArrayRun], concurrency: int, share: float) -> bool:
+    """Whether ``concurrency`` jobs, at the memory per job the largest array so far added, fit in
+    ``share`` of what the host has available now (no run into the OOM killer)."""
+    measured = [run for run in results if run.repetition > 0 and run.concurrency < concurrency]
+    if not measured:
+        return True
+    largest = max(run.concurrency for run in measured)
+    per_job = max(run.memory.added_kb for run in measured if run.concurrency == largest) / largest
+    return per_job * concurrency <= share * available_kb()
