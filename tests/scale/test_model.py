@@ -13,17 +13,20 @@ from hepstack.scale.model import SQLITE_INSTANCES_PER_S, Costs, Farm, check, fit
 from tests.conftest import hepstack
 
 
-def _summary(s0: float, s1: float, rate: float, per_event: float, cores: int = 2) -> dict[str, Any]:
+def _summary(
+    s0: float, s1: float, rate: float, per_event: float, cores: int = 2, growth: float = 1e-6
+) -> dict[str, Any]:
     """A study of arm podman at 1, 10, 50 and 100 jobs that follows the model exactly."""
     points, jobs = [], []
     for k in (1, 10, 50, 100):
         start = s0 + s1 * k
-        event = per_event * max(1.0, k / cores)
+        event = per_event + growth * k
         wall = start + 20 * event + 0.5
+        alone = s0 + s1 + 20 * (per_event + growth) + 0.5
         points.append({
             "arm": "podman", "concurrency": k, "succeeded": k, "events": 20 * k, "repetitions": 1,
             "start_latency_s": {"p50": start}, "per_event_s": {"p50": event}, "wall_s": {"p50": wall},
-            "makespan_s": 0.3 + (k - 1) / rate + wall,
+            "makespan_s": 0.3 + max((k - 1) / rate + wall, k * alone / cores),
         })  # fmt: skip
         for task in range(k):
             jobs.append({"arm": "podman", "concurrency": k, "repetition": 1, "cause": None,
@@ -39,6 +42,7 @@ def test_fit_recovers_the_costs_and_predicts_the_held_out_points() -> None:
     assert model.start_s0 == pytest.approx(0.4) and model.start_s1 == pytest.approx(0.02)
     assert model.dispatch_jobs_per_s == pytest.approx(25.0)
     assert (model.per_event_s, model.events_per_job, model.cores) == (pytest.approx(0.001), 20, 2)
+    assert model.per_event_growth_s == pytest.approx(1e-6)
     assert model.job_fixed_s == pytest.approx(0.5)
     checks = check(model, summary)
     assert [(c.concurrency, c.quantity) for c in checks] == [
@@ -46,7 +50,11 @@ def test_fit_recovers_the_costs_and_predicts_the_held_out_points() -> None:
     ]  # fmt: skip
     for item in checks:
         assert item.ratio == pytest.approx(1.0), item
-    assert model.makespan(100) == pytest.approx(0.3 + 99 / 25 + 0.4 + 2.0 + 20 * 0.05 + 0.5)
+    alone = 0.4 + 0.02 + 20 * (0.001 + 1e-6) + 0.5  # one job's wall: the node's CPU time per job
+    assert model.job_wall_s == pytest.approx(alone)
+    assert model.makespan(100) == pytest.approx(
+        0.3 + max(99 / 25 + 0.4 + 2.0 + 20 * (0.001 + 1e-4) + 0.5, 100 * alone / 2)
+    )
 
 
 def test_fit_needs_two_concurrencies() -> None:

@@ -95,7 +95,7 @@ def model(
     console.print(
         f"fit ({arm} at {fitted.concurrencies}): dispatch {fitted.dispatch_jobs_per_s:.1f} jobs/s, start "
         f"{fitted.start_s0:.3f} s + {fitted.start_s1 * 1000:.1f} ms x concurrent jobs, per event "
-        f"{fitted.per_event_s * 1000:.3f} ms x max(1, k/{fitted.cores}), "
+        f"{fitted.per_event_s * 1000:.3f} ms + {fitted.per_event_growth_s * 1e6:.2f} us x k, "
         f"fixed {fitted.job_fixed_s:.2f} s/job",
         markup=False,
         soft_wrap=True,
