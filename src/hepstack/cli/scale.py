@@ -107,7 +107,11 @@ def model(
             markup=False,
             soft_wrap=True,
         )
-    costs = Costs(fitted.dispatch_jobs_per_s, fitted.start_s1, fitted.start_s0, stage_s)
+    # start contention is CPU work on the node (podman's, ch-run's): per concurrent job it shrinks with
+    # the node's cores, so the growth measured on this host is scaled to the farm's nodes
+    costs = Costs(
+        fitted.dispatch_jobs_per_s, fitted.start_s1 * fitted.cores / cores_per_node, fitted.start_s0, stage_s
+    )
     for farm in l1_and_mc(l1_job_s, mc_job_s, cores_per_node):
         result = project(farm, costs)
         shown = ", ".join(f"{name} {rate:.3g}" for name, rate in result.capacities.items())

@@ -204,10 +204,14 @@ def project(farm: Farm, costs: Costs) -> Projection:
 
 def l1_and_mc(l1_job_s: float, mc_job_s: float, cores_per_node: int) -> list[Farm]:
     """The two shapes to project: L1 (3 deliveries x 3 runs x 7 chunks x 45 crumbs, docs/pipelines.md)
-    on 1,500 and 3,000 cores, and FNAL-sized MC (one instance per job): 400,000 jobs on 100,000 cores."""
+    on 1,500 and 3,000 cores, and FNAL-sized MC (one instance per job): 400,000 jobs on 100,000 cores,
+    of ``mc_job_s`` and of 10 minutes."""
     crumbs = 3 * 3 * 7 * 45
     return [
         Farm("L1 1500 cores", 1500, cores_per_node, crumbs, l1_job_s, output_mb_per_job=0.35),
         Farm("L1 3000 cores", 3000, cores_per_node, crumbs, l1_job_s, output_mb_per_job=0.35),
         Farm("MC 100000 cores", 100_000, cores_per_node, 400_000, mc_job_s, instances_per_job=1.0),
+        Farm(
+            "MC 100000 cores, 10-minute jobs", 100_000, cores_per_node, 400_000, 600.0, instances_per_job=1.0
+        ),
     ]
