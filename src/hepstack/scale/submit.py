@@ -132,19 +132,11 @@ def run_array(
     submitted_at = time.time()
     try:
         record = submit(submission, context, store)
-        deadline = time.monotonic() + timeout
-        while True:
-            statuses = job_status(record)
-            done = sum(status.state.final or status.state is TaskState.UNKNOWN for status in statuses)
-            progress(label, done, concurrency)
-            if done == concurrency:
-                timed_out = False
-                break
-            if time.monotonic() >= deadline:
-                statuses = cancel(record, store).statuses
-                timed_out = True
-                break
-            time.sleep(POLL)  # between two questions to the scheduler
+        try:
+            statuses, timed_out = _wait(record, store, concurrency, timeout, label, progress)
+        except KeyboardInterrupt:  # an interrupted study leaves no array behind
+            cancel(record, store)
+            raise
     finally:
         memory = sampler.stop()
     return ArrayRun(
@@ -160,6 +152,22 @@ def run_array(
         memory=memory,
         timed_out=timed_out,
     )
+
+
+def _wait(
+    record: JobRecord, store: JobStore, concurrency: int, timeout: float, label: str, progress: Progress
+) -> tuple[list[TaskStatus], bool]:
+    """Every task's final status, and whether the timeout cancelled the rest."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = job_status(record)
+        done = sum(status.state.final or status.state is TaskState.UNKNOWN for status in statuses)
+        progress(label, done, concurrency)
+        if done == concurrency:
+            return statuses, False
+        if time.monotonic() >= deadline:
+            return cancel(record, store).statuses, True
+        time.sleep(POLL)  # between two questions to the scheduler
 
 
 def run_study(study: ScaleStudy, out: Path, context: Context, progress: Progress) -> list[ArrayRun]:
