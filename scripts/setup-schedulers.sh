@@ -71,6 +71,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 SchedulerType=sched/backfill
+SchedulerParameters=default_queue_depth=1000
 StateSaveLocation=/var/spool/slurmctld
 SlurmdSpoolDir=/var/spool/slurmd
 SlurmctldPidFile=/run/slurmctld.pid
@@ -85,12 +86,26 @@ MinJobAge=600
 MaxArraySize=10001
 NodeName=$host CPUs=2 RealMemory=20000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=scale Nodes=$host Default=NO MaxTime=INFINITE State=UP OverSubscribe=FORCE:128
 CONF
 )
+# Partition scale (tests of `hepstack scale` only, docs/test-setup.md; not a site recommendation): up to
+# 128 jobs per core, 256 at once on 2 cores, so 200 concurrent light jobs start together. The defaults
+# hold them (MaxJobCount 10000, MaxTasksPerNode 512; the test user's nproc 96363 and nofile 20000), but
+# the main scheduler tries only default_queue_depth=100 jobs per pass (measured: 101 of a 200-task array
+# started, the rest only as those ended), hence 1000. A change of the partition or scheduler-parameter
+# lines alone is applied with `scontrol reconfigure`, without a restart.
 restart_slurm=0
+old_slurm_conf=$(cat /etc/slurm/slurm.conf 2>/dev/null || true)
 if write_if_changed /etc/slurm/slurm.conf 0644 root:root "$slurm_conf"; then
     log "wrote /etc/slurm/slurm.conf"
-    restart_slurm=1
+    if [ "$(grep -Ev '^(PartitionName|SchedulerParameters)=' <<<"$old_slurm_conf")" \
+        = "$(grep -Ev '^(PartitionName|SchedulerParameters)=' <<<"$slurm_conf")" ] \
+        && pgrep -x slurmctld >/dev/null && scontrol reconfigure >/dev/null 2>&1; then
+        log "slurm: partitions or scheduler parameters changed: reconfigured (scontrol reconfigure)"
+    else
+        restart_slurm=1
+    fi
 fi
 
 # slurmdbd: its config holds the database password, so root (its SlurmUser) only, 0600 (slurmdbd.conf(5)).

@@ -61,6 +61,7 @@ def _register() -> None:
         registry,
         release,
         run,
+        scale,
         schema,
         serve,
         verify,
