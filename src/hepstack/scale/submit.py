@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hepstack.batch.executor import Submission, cancel, job_status, submit
+from hepstack.batch.cancel import cancel
+from hepstack.batch.executor import Submission, job_status, submit
 from hepstack.batch.plan import plan_submission
 from hepstack.batch.states import TaskState, TaskStatus
 from hepstack.batch.store import JobRecord, JobStore
