@@ -135,7 +135,6 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
 
         # the node cache: ch-run trees of builds 2 and 3, made by a process that then exits; this one
         # then holds build 2's entry through the cache's own use lock, as a running ch-run does
-        os.environ.update(env)
         from hepstack.context import Context
         from hepstack.registry.convert import image_id_of, node_cache
 
@@ -143,7 +142,9 @@ def test_prune_keeps_what_is_in_use_and_removes_the_rest(seed: str, tmp_path: Pa
             subprocess.run(
                 [sys.executable, "-c", CONVERT, reference[key]], env={**os.environ, **env}, check=True
             )
-        context = Context.from_environment()
+        context = Context.from_environment(
+            {**os.environ, **env}
+        )  # never os.environ itself: later tests read it
         holder = node_cache(context)
         tree2 = holder.get("charliecloud", image_id_of(reference[keys[1]], "podman"), _no_conversion)
         tree3 = tree2.parent / image_id_of(reference[keys[2]], "podman").removeprefix("sha256:")

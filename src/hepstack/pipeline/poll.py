@@ -114,8 +114,8 @@ ACCOUNTING_GRACE = 20.0  # seconds a scheduler's accounting may lag behind its q
 def observe(tasks: list[ActiveTask], missing_since: dict[int, float] | None = None) -> list[Observation]:
     """What changed for ``tasks`` (unchanged ones give no observation).
 
-    ``missing_since`` (instance id -> when it was first seen gone from the queue without an exit code and
-    without an accounting record) lets accounting catch up before such a task is called UNKNOWN; the
+    ``missing_since`` (instance id -> when it was first seen ended, or gone from the queue, without the
+    scheduler's final word in its accounting) lets accounting catch up before such a task is decided; the
     caller keeps it from one poll to the next."""
     missing_since = {} if missing_since is None else missing_since
     queues = user_queues(task.scheduler for task in tasks)
@@ -138,7 +138,9 @@ def observe(tasks: list[ActiveTask], missing_since: dict[int, float] | None = No
                 observations.append(Observation(task.instance_id, "EXITED", code, None, host, started, ended))
                 continue
         known = _accounting(task, accounting)
-        if known is None and code is None and _has_accounting(task):
+        # No final word yet (slurmdbd lags the queue, also for a task a signal ended: a cancelled task's
+        # trap may write its 143 before sacct says CANCELLED): let accounting catch up first.
+        if (known is None or not known.state.final) and _has_accounting(task):
             first = missing_since.setdefault(task.instance_id, time.time())
             if time.time() - first < ACCOUNTING_GRACE:
                 continue  # its accounting record may be on its way: ask again at the next poll

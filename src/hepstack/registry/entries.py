@@ -19,7 +19,7 @@ def entry_path(root: Path | str, kind: str, image_id: str) -> Path:
     """Where the entry of ``image_id`` is (or will be): ``root/<kind>/<id without sha256:>``; no I/O.
 
     The one naming rule, shared by :meth:`NodeCache.get`, ``hepstack run --print`` and job scripts."""
-    if kind not in KINDS:
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", kind):  # KINDS (images), and the VM's kernel and disk
         raise ValueError(kind)
     name = image_id.removeprefix("sha256:")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
