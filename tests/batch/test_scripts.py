@@ -113,7 +113,10 @@ def test_no_combination_of_registered_backends_runs_python(scheduler_name: str, 
     submission = Submission(
         scheduler=scheduler_name,
         runtime=runtime_name,
-        image="/images/lat-release" if runtime_name == "charliecloud" else "localhost/lat/release:1.0",
+        # a path where the runtime runs one: no engine store is asked for an image id (any user, any host)
+        image="/images/lat-release"
+        if runtime_name in ("charliecloud", "apptainer")
+        else "localhost/lat/release:1.0",
         command=["lat-run", "digi.yaml"],
         tasks=3,
     )

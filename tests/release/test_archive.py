@@ -57,20 +57,14 @@ def test_build_locked_with_a_version_the_archive_lacks(
     write_lock(hand_lock(six="1.16.0-4+hepstack.gone1"), spec.parent / "stack.lock")
     environment = {"CONTAINERS_STORAGE_CONF": str(storage_conf(tmp_path))}
     request.addfinalizer(lambda: empty_store(Path(environment["CONTAINERS_STORAGE_CONF"])))
+    before = _image_ids(environment)
     result = hepstack("build", "--locked", str(spec), check=False, env=environment)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "layer 'tools'" in result.stderr and "python3-six" in result.stderr
     assert "1.16.0-4+hepstack.gone1" in result.stderr and "nothing was built" in result.stderr
     assert "hint:" in result.stderr and "digest" in result.stderr
     assert "Traceback" not in result.stderr
-    images = subprocess.run(
-        ["podman", "images", "--quiet"],
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert images.stdout.strip() == ""
+    assert _image_ids(environment) == before  # nothing built (a rootless user's store may hold others)
 
 
 def test_build_locked_with_a_release_file_changed_since_the_lock(
@@ -86,6 +80,7 @@ def test_build_locked_with_a_release_file_changed_since_the_lock(
     request.addfinalizer(lambda: empty_store(Path(environment["CONTAINERS_STORAGE_CONF"])))
     dry = hepstack("build", "--locked", "--dry-run", str(spec), env=environment)
     assert "would build" in dry.stdout  # the lock matches the tree: the plan is made
+    before = _image_ids(environment)
     with app.open("a") as edited:
         edited.write("print('not released')\n")
     result = hepstack("build", "--locked", str(spec), check=False, env=environment)
@@ -93,11 +88,15 @@ def test_build_locked_with_a_release_file_changed_since_the_lock(
     assert "layer 'app'" in result.stderr and "files/app.py" in result.stderr
     assert "nothing was built" in result.stderr and "re-lock" in result.stderr
     assert "Traceback" not in result.stderr
-    images = subprocess.run(
-        ["podman", "images", "--quiet"],
+    assert _image_ids(environment) == before  # nothing built (a rootless user's store may hold others)
+
+
+def _image_ids(environment: dict[str, str]) -> list[str]:
+    listed = subprocess.run(
+        ["podman", "images", "--quiet", "--no-trunc"],
         env={**os.environ, **environment},
         capture_output=True,
         text=True,
         check=True,
     )
-    assert images.stdout.strip() == ""
+    return sorted(listed.stdout.split())
