@@ -41,10 +41,14 @@ def hand_lock(six: str = "1.16.0-4", packaging: str = "24.0", app_sha: str = "a"
 
 
 def storage_conf(root: Path) -> Path:
-    """A containers-storage.conf(5) for a store of its own under ``root`` (a build from nothing)."""
+    """A containers-storage.conf(5) for a store of its own under ``root`` (a build from nothing).
+
+    Rootless podman ignores ``graphroot`` and takes ``rootless_storage_path``: without it a non-root user's
+    "own store" was their real one, and :func:`empty_store` removed every image they had."""
     conf = root / "storage.conf"
     conf.write_text(
-        f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n',
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
+        f'rootless_storage_path = "{root}/graph"\n',
         encoding="utf-8",
     )
     return conf
