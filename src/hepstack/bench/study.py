@@ -53,6 +53,24 @@ MAX_RUNS = 1000
 LITERAL_BRACES = "write {{ and }} for braces the command itself needs, e.g. raw_r{{run:06d}}.ldf"
 
 
+def known_runtime(value: str) -> str:
+    """An arm's runtime: a registered one, else a did-you-mean (bench and scale study files alike)."""
+    from hepstack.runtimes import RUNTIMES
+
+    if value not in RUNTIMES:
+        mean = did_you_mean(value, list(RUNTIMES))
+        raise ValueError(f"unknown runtime; {mean}known runtimes: {', '.join(RUNTIMES)}")
+    return value
+
+
+def env_names(env: dict[str, str]) -> dict[str, str]:
+    """An arm's env: every name a variable name."""
+    for name in env:
+        if not ENV_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid environment variable name")
+    return env
+
+
 class Workload(BaseModel):
     """One job to time: its command, where it writes its TimeTracker database, which outputs to verify."""
 
@@ -107,23 +125,8 @@ class Arm(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     command_prefix: list[str] = Field(default_factory=list)  # e.g. [taskset, -c, "1"], inside the runtime
 
-    @field_validator("runtime")
-    @classmethod
-    def _known_runtime(cls, value: str) -> str:
-        from hepstack.runtimes import RUNTIMES
-
-        if value not in RUNTIMES:
-            mean = did_you_mean(value, list(RUNTIMES))
-            raise ValueError(f"unknown runtime; {mean}known runtimes: {', '.join(RUNTIMES)}")
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid environment variable name")
-        return env
+    _known_runtime = field_validator("runtime")(known_runtime)
+    _env_names = field_validator("env")(env_names)
 
 
 class StudySpec(BaseModel):

@@ -24,8 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hepstack.bench.study import env_names, known_runtime
 from hepstack.errors import HepstackError, LocatedErrors, SpecError, did_you_mean
-from hepstack.names import ENV_NAME
 from hepstack.resources import MAX_TASKS
 from hepstack.spec.paths import PathProblem, checked_path
 from hepstack.spec.source_map import SourceMap
@@ -60,23 +60,8 @@ class Arm(BaseModel):
     image: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("runtime")
-    @classmethod
-    def _known_runtime(cls, value: str) -> str:
-        from hepstack.runtimes import RUNTIMES
-
-        if value not in RUNTIMES:
-            mean = did_you_mean(value, list(RUNTIMES))
-            raise ValueError(f"unknown runtime; {mean}known runtimes: {', '.join(RUNTIMES)}")
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid environment variable name")
-        return env
+    _known_runtime = field_validator("runtime")(known_runtime)
+    _env_names = field_validator("env")(env_names)
 
 
 class ScaleStudySpec(BaseModel):
