@@ -21,6 +21,7 @@ import yaml
 from tests.conftest import tool_works
 from tests.pipeline.crashing import check_exactly_once, run_with_crashes
 from tests.pipeline.farm import NATIVE_BIN, PIPELINES, Operator, operator_env, products
+from tests.services.polling import poll
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -32,7 +33,8 @@ def _slurm() -> None:
 
 
 @pytest.fixture
-def operator(tmp_path: Path, farm_sites: Path) -> Operator:
+def operator(tmp_path: Path, farm_sites: Path, example_images: dict[str, str]) -> Operator:
+    """Root's operator; the steps name lat/digi etc., so the session's build of the example is needed."""
     import os
 
     env = operator_env(os.environ.get("HOME", "/root"), "root", tmp_path / "state", farm_sites)
@@ -325,20 +327,29 @@ def test_l1_survives_sigkill_at_every_moment(
     assert len(set(log.kills)) >= 10, log.kills
     counts = check_exactly_once(operator.env)
     assert products(out) == small_native_l1
-    # the scheduler's own records (slurmdbd): each job name is one job (one array), every task once
-    accounted = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "--starttime", started, "--format", "JobID,JobName"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    # the scheduler's own records (slurmdbd): each job name is one job (one array), every task once.
+    # slurmctld sends the records to slurmdbd after the tasks end: wait until every task is there.
     jobs: dict[str, set[str]] = {}
     tasks: Counter[str] = Counter()
-    for row in accounted:
-        job_id, _, name = row.partition("|")
-        if name.startswith("lat-l1."):
-            jobs.setdefault(name, set()).add(job_id.split("_")[0])
-            tasks[job_id] += 1
+
+    def accounted() -> bool:
+        jobs.clear()
+        tasks.clear()
+        rows = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "--starttime", started, "--format", "JobID,JobName"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.split()
+        for row in rows:
+            job_id, _, name = row.partition("|")
+            if name.startswith("lat-l1.") and "_[" not in job_id:
+                jobs.setdefault(name, set()).add(job_id.split("_")[0])
+                tasks[job_id] += 1
+        return sum(tasks.values()) >= counts["tasks"]
+
+    poll(accounted, 120, f"slurmdbd's records of {counts['tasks']} tasks")
     assert len(jobs) == counts["submissions"] and all(len(ids) == 1 for ids in jobs.values()), jobs
     assert max(tasks.values()) == 1 and sum(tasks.values()) == counts["tasks"], tasks
 
