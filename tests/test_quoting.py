@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hepstack.errors import HepstackError
-from hepstack.names import ENV_NAME, NAME, is_decimal, is_image_reference, job_name
+from hepstack.names import ENV_NAME, NAME, is_decimal, is_image_reference, job_name, registry_host
 from hepstack.quoting import (
     bash_word,
     bind_field,
@@ -65,6 +65,15 @@ def test_image_references_of_the_distribution_grammar(reference: str) -> None:
 )
 def test_not_image_references(reference: str) -> None:
     assert not is_image_reference(reference)
+
+
+def test_a_registry_host_is_named_only_by_a_dot_or_a_port() -> None:
+    assert registry_host("localhost/lat/release:9673ab25b1f1") is None  # podman's local store
+    assert registry_host("lat/digi") is None
+    assert registry_host("debian:bookworm") is None
+    assert registry_host("127.0.0.1:5000/lat/release@sha256:" + "a" * 64) == "127.0.0.1:5000"
+    assert registry_host("docker://registry.example.org/lat/release:1.0") == "registry.example.org"
+    assert registry_host("localhost:5000/lat/release:1.0") == "localhost:5000"
 
 
 def test_names_are_ascii_and_anchored() -> None:

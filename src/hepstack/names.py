@@ -130,6 +130,13 @@ def is_image_reference(text: str) -> bool:
     return match is not None and len(match["name"]) <= IMAGE_NAME_MAX
 
 
+def registry_host(reference: str) -> str | None:
+    """The registry an image reference names (``HOST[:PORT]`` before the first '/', with a '.' or a ':'
+    in it, docker's rule), else None: ``localhost/lat/release:KEY`` and ``lat/digi`` name a local store."""
+    first, slash, _ = reference.removeprefix("docker://").partition("/")
+    return first if slash and ("." in first or ":" in first) else None
+
+
 def job_name(text: str) -> str:
     """``text`` made into a job name every scheduler accepts: other characters become '-'."""
     name = _NOT_IN_JOB_NAME.sub("-", text).lstrip("-.")[:64]

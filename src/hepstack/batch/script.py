@@ -167,7 +167,7 @@ def render_job_script(
     """
     image_commands: list[str] = []
     if node_cache is not None:
-        request, image_commands = runtime.job_image(request, node_cache)
+        request, image_commands = runtime.job_image(request, node_cache, tool)
     jobdir = bash_word(str(spec.jobdir))
     input_line = (
         f'HEPSTACK_TASK_INPUT=$(sed -n "${{HEPSTACK_TASK_INDEX}}p" {jobdir}/tasks.txt)'

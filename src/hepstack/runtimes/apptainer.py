@@ -95,7 +95,9 @@ class ApptainerRuntime(Runtime):
         entry = node_cache(context).lookup("sif", image_key(request), request.image)
         return request.with_image(f"{entry}/{SIF_NAME}", cache_entry=str(entry))
 
-    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+    def job_image(
+        self, request: RunRequest, cache: JobNodeCache, tool: str | None = None
+    ) -> tuple[RunRequest, list[str]]:
         """A SIF built by the job into the node cache, once per node: ``apptainer build`` of a
         docker-archive the engine saves (an image of this host's store), or of ``docker://REPO@sha256:...``
         (a registry's, pinned by digest). SIF paths and other URIs are given to apptainer as they are."""

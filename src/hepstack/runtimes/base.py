@@ -296,9 +296,12 @@ class Runtime(proc.Tool, ABC):
         SLURM; the scheduler writes and quotes them like its own."""
         return []
 
-    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+    def job_image(
+        self, request: RunRequest, cache: JobNodeCache, tool: str | None = None
+    ) -> tuple[RunRequest, list[str]]:
         """The request as the job runs it and the commands that make its image ready on the node (a
-        node-cache entry, batch/templates/node_cache.sh); default: the image as given, no commands."""
+        node-cache entry, batch/templates/node_cache.sh); ``tool`` is the site's drop-in for the runtime's
+        command (podman-hpc), as in ``job_stop``. Default: the image as given, no commands."""
         return request, []
 
     def job_setup(self, request: RunRequest) -> list[str]:

@@ -101,7 +101,9 @@ class CharliecloudRuntime(Runtime):
         entry = str(node_cache(context).lookup("charliecloud", image_key(request), request.image))
         return request.with_image(entry, cache_entry=entry)
 
-    def job_image(self, request: RunRequest, cache: JobNodeCache) -> tuple[RunRequest, list[str]]:
+    def job_image(
+        self, request: RunRequest, cache: JobNodeCache, tool: str | None = None
+    ) -> tuple[RunRequest, list[str]]:
         """A tree or SquashFS file given by path (a site's image_root) is run as it is; an engine or
         registry image is unpacked by the job into the node cache (once per node), then run from there."""
         targets = mount_point_targets(request)

@@ -7,11 +7,15 @@ Both are OCI engines with their own store and almost the same ``run`` CLI; what 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from hepstack import proc
 from hepstack.context import Context
 from hepstack.quoting import mount_option_value
 from hepstack.runtimes.base import RunRequest, Runtime
+
+if TYPE_CHECKING:
+    from hepstack.registry.entries import JobNodeCache
 
 
 class EngineRuntime(Runtime):
@@ -30,6 +34,22 @@ class EngineRuntime(Runtime):
 
     def job_stop(self, tool: str) -> list[str]:
         return engine_stop(tool)
+
+    def job_image(
+        self, request: RunRequest, cache: JobNodeCache, tool: str | None = None
+    ) -> tuple[RunRequest, list[str]]:
+        """An image from a registry is pulled into the user's store on the node by the first job that
+        needs it, under a per-user, per-node lock the other jobs wait on (batch/templates/node_cache.sh,
+        ``hepstack_store_image``): one pull per image per node, however many tasks start at once. The run
+        itself keeps ``--pull=never``. A local name (``localhost/...``) must be in the node's store. The
+        pull goes through the site's ``tool`` when it has one (``podman-hpc pull`` also readies its store)."""
+        from hepstack.names import registry_host
+        from hepstack.quoting import bash_word
+
+        if registry_host(request.image) is None:
+            return request, []
+        words = ["hepstack_store_image", tool or self.binary(), request.image]
+        return request, [" ".join(bash_word(word) for word in words)]
 
 
 def engine_run_options(request: RunRequest) -> list[str]:

@@ -132,6 +132,35 @@ hepstack_engine() {  # ENGINE ARGS...: rootless podman's state where it outlives
     XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/podman-run-$(id -u)} "$@"
 }
 
+hepstack_store_image() {  # ENGINE REFERENCE: a registry image in this user's engine store, one pull per node
+    local engine=$1 reference=$2 locks lock key started tenths status
+    hepstack_engine "$engine" image inspect --format '{{.Id}}' "$reference" >/dev/null 2>&1 && return 0
+    # The store is the user's (rootless podman) or the daemon's: the lock is the user's own, beside
+    # podman's runtime state, so a shared node cache owned by another account is not needed for it.
+    locks=${XDG_RUNTIME_DIR:-/tmp/podman-run-$(id -u)}/hepstack-pulls
+    hepstack_cache_dir "${locks%/*}" "$(id -u)" 0700 && hepstack_cache_dir "$locks" "$(id -u)" 0700 || return
+    key=$(printf '%s' "$reference" | sha256sum | cut -c1-32)
+    (umask 077; : >>"$locks/$key.lock")
+    exec {lock}<"$locks/$key.lock" || hepstack_cache_fail "cannot open $locks/$key.lock" || return
+    flock -x "$lock"
+    status=0
+    if ! hepstack_engine "$engine" image inspect --format '{{.Id}}' "$reference" >/dev/null 2>&1; then
+        started=$(date +%s%N)
+        hepstack_engine "$engine" pull --quiet "$reference" >/dev/null {lock}<&-
+        status=$?
+        if [ "$status" -eq 0 ]; then
+            tenths=$(( ($(date +%s%N) - started) / 100000000 ))
+            printf '%s\t%s\t%d.%ds\tpid %s (job)\n' "$(date +%Y-%m-%dT%H:%M:%S)" "$reference" \
+                $((tenths / 10)) $((tenths % 10)) $$ >>"$locks/pulls.log"
+        else  # 75 (EX_TEMPFAIL), the code of a failed stage-in: a retry may succeed
+            echo "hepstack: pulling $reference into the $engine store failed (exit $status)" >&2
+            status=75
+        fi
+    fi
+    exec {lock}<&-
+    return "$status"
+}
+
 hepstack_unpack_engine() {  # ENGINE REFERENCE TARGET: the image's root filesystem and environment
     local engine=$1 reference=$2 target=$3 container environment status
     mkdir -- "$target" || return
