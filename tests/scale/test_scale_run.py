@@ -30,19 +30,18 @@ arms:
 """
 
 
-@pytest.fixture(scope="module")
-def study_run(
-    test_user: pwd.struct_passwd, rootless_image: str, shared_tmp: Path, user_env: dict[str, str]
+def _run_study(
+    text: str, name: str, test_user: pwd.struct_passwd, shared_tmp: Path, user_env: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     if not tool_works("sinfo", "--noheader", "--partition", "scale"):
         pytest.skip("no SLURM partition scale (scripts/setup-schedulers.sh makes it)")
     if not Path("/opt/lat-native/bin/lat-run").exists():
         pytest.skip("the example is not installed natively (examples/lat/install-native.sh)")
-    home = shared_tmp / "scale-run"
+    home = shared_tmp / name
     home.mkdir()
     os.chown(home, test_user.pw_uid, test_user.pw_gid)
     study = home / "study.yaml"
-    study.write_text(STUDY.format(image=rootless_image, path=NATIVE_PATH))
+    study.write_text(text)
     study.chmod(0o644)
     out = home / "out"
     assignments = [f"{k}={v}" for k, v in user_env.items()]
@@ -50,6 +49,14 @@ def study_run(
             HEPSTACK, "scale", "run", str(study), "--output", str(out)]  # fmt: skip
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
     return result, out
+
+
+@pytest.fixture(scope="module")
+def study_run(
+    test_user: pwd.struct_passwd, rootless_image: str, shared_tmp: Path, user_env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    text = STUDY.format(image=rootless_image, path=NATIVE_PATH)
+    return _run_study(text, "scale-run", test_user, shared_tmp, user_env)
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +94,50 @@ def test_times_are_ordered_and_podman_starts_slower_than_native(summary: dict[st
     assert points[("podman", 4)]["per_event_slowdown"]["relative_to_concurrency"] == 1
 
 
+def test_container_arms_are_compared_with_native_at_the_same_concurrency(summary: dict[str, Any]) -> None:
+    points = {(p["arm"], p["concurrency"]): p for p in summary["points"]}
+    for concurrency in (1, 4):
+        versus = points[("podman", concurrency)]["per_event_vs_native"]
+        low, high = versus["interval"]
+        assert versus["native_arm"] == "native" and low <= versus["slowdown"] <= high, versus
+        # one repetition per point: the interval is over events (bench's "events" bootstrap)
+        assert versus["method"] == "events" and low > 0 and high < 100
+        assert points[("native", concurrency)]["per_event_vs_native"] is None
+
+
 def test_report_files(
     study_run: tuple[subprocess.CompletedProcess[str], Path], summary: dict[str, Any]
 ) -> None:
     result, out = study_run
     table = (out / "table.txt").read_text()
     assert "failures: none" in table and "podman x4" in table and "native x1" in table
+    assert "vs native [CI]" in table.splitlines()[0]
     assert "podman x4" in result.stdout and "report: " in result.stdout
     for name in ("start-latency.png", "slowdown.png", "throughput.png", "timeline.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4
     assert "hepstack scale: reduced" in page
+
+
+def test_an_idle_workload_measures_starts_without_per_event_times(
+    test_user: pwd.struct_passwd, rootless_image: str, shared_tmp: Path, user_env: dict[str, str]
+) -> None:
+    text = (
+        STUDY.format(image=rootless_image, path=NATIVE_PATH)
+        .replace("{kind: cpu, events: 10}", "{kind: idle, seconds: 2}")
+        .replace("[1, 4]", "[1, 3]")
+        + "warmup: 0\n"
+    )
+    result, out = _run_study(text, "scale-idle", test_user, shared_tmp, user_env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failures"] == 0
+    for point in summary["points"]:
+        assert point["succeeded"] == point["concurrency"] and point["events"] == 0, point
+        assert point["per_event_s"] is None and point["start_latency_s"]["n"] == point["concurrency"]
+    for job in summary["jobs"]:
+        assert job["wall_s"] - job["start_latency_s"] >= 2.0, job  # the sleep, inside the container
+    podman = [line for line in result.stdout.splitlines() if line.startswith("podman x3")][-1]  # the table's
+    assert " - " in podman  # no per-event column to show

@@ -39,18 +39,19 @@ class JobResult:
         return asdict(self)
 
 
-def collect_array(run: ArrayRun) -> tuple[list[JobResult], list[float]]:
-    """Every task's result, and every succeeded task's per-event seconds pooled (for intervals)."""
+def collect_array(run: ArrayRun, timed: bool = True) -> tuple[list[JobResult], list[float]]:
+    """Every task's result, and every succeeded task's per-event seconds pooled (for intervals);
+    ``timed``: the workload writes a timing database (all but ``idle``), whose absence is a failure."""
     results: list[JobResult] = []
     pooled: list[float] = []
     for status in run.statuses:
-        result, times = _collect_task(run, status)
+        result, times = _collect_task(run, status, timed)
         results.append(result)
         pooled += times
     return results, pooled
 
 
-def _collect_task(run: ArrayRun, status: TaskStatus) -> tuple[JobResult, list[float]]:
+def _collect_task(run: ArrayRun, status: TaskStatus, timed: bool) -> tuple[JobResult, list[float]]:
     directory = run.directory / str(status.index)
     stamps = _read_times(directory / TIMES)
     launch, start, end, wrapper_code = stamps if stamps else (None, None, None, None)
@@ -60,7 +61,7 @@ def _collect_task(run: ArrayRun, status: TaskStatus) -> tuple[JobResult, list[fl
         cause = "no times record (the wrapper never ran: the container did not start)"
     if cause is None and wrapper_code != 0:
         cause = f"exit {wrapper_code}"
-    if cause is None:
+    if cause is None and timed:
         try:
             events = _event_times(directory / TIMING_DB)
         except HepstackError as exc:

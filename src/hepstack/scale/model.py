@@ -94,6 +94,8 @@ def fit(summary: dict[str, Any], arm: str, concurrencies: list[int]) -> Fit:
     chosen = sorted(k for k in concurrencies if k in points)
     if len(chosen) < 2:
         raise ValueError(f"fit needs two measured concurrencies of arm {arm}, got {chosen}")
+    if any(points[k]["per_event_s"] is None for k in chosen):
+        raise ValueError(f"arm {arm} has no per-event times (an idle workload?): fit to a cpu or recon study")
     host = summary["host"]
     cores = int(host.get("usable_cores") or host.get("logical_cores") or 1)
     s0, s1 = _least_squares([float(k) for k in chosen], [points[k]["start_latency_s"]["p50"] for k in chosen])

@@ -17,7 +17,7 @@ from hepstack.scale.summary import Point
 
 COLUMNS = (
     "arm", "jobs", "failed", "events/s", "jobs/min", "wait p50", "start p50", "start p95", "start p99",
-    "s/event p50", "slowdown [CI]", "mem peak MB", "+MB", "job RSS MB",
+    "s/event p50", "slowdown [CI]", "vs native [CI]", "mem peak MB", "+MB", "job RSS MB",
 )  # fmt: skip
 
 
@@ -25,18 +25,20 @@ def _seconds(values: dict[str, float] | None, key: str) -> str:
     return "-" if values is None else f"{values[key]:.3f}"
 
 
+def _ratio(found: dict[str, object] | None, reference: str) -> str:
+    """``1.234 [1.200, 1.270]``; ``reference`` for the point the others are compared with."""
+    if found is None:
+        return "-"
+    interval = found["interval"]
+    if not isinstance(interval, list):
+        return reference
+    return f"{found['slowdown']:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
 def table_rows(points: list[Point]) -> list[list[str]]:
     rows = []
     for point in points:
         data = point.to_json()
-        slowdown = point.slowdown
-        shown = (
-            "-"
-            if slowdown is None
-            else "1 (reference)"
-            if slowdown["interval"] is None
-            else f"{slowdown['slowdown']:.3f} [{slowdown['interval'][0]:.3f}, {slowdown['interval'][1]:.3f}]"  # type: ignore[index]
-        )
         per_event = data["per_event_s"]
         rows.append([
             f"{point.arm} x{point.concurrency}", str(point.jobs), str(point.jobs - point.succeeded),
@@ -44,7 +46,8 @@ def table_rows(points: list[Point]) -> list[list[str]]:
             _seconds(data["queue_wait_s"], "p50"),  # type: ignore[arg-type]
             *(_seconds(data["start_latency_s"], key) for key in ("p50", "p95", "p99")),  # type: ignore[arg-type]
             "-" if per_event is None else f"{per_event['p50']:.5f}",  # type: ignore[index]
-            shown, f"{point.memory_high_water_kb / 1024:.0f}", f"{point.memory_added_kb / 1024:.0f}",
+            _ratio(point.slowdown, "1 (reference)"), _ratio(point.versus_native, "-"),
+            f"{point.memory_high_water_kb / 1024:.0f}", f"{point.memory_added_kb / 1024:.0f}",
             f"{point.maxrss_kb / 1024:.1f}",
         ])  # fmt: skip
     return rows

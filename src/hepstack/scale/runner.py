@@ -37,7 +37,7 @@ def run_scale_study(study: ScaleStudy, out: Path, context: Context, progress: Pr
     jobs: list[dict[str, object]] = []
     warmups: list[dict[str, object]] = []
     for run in runs:
-        results, events = collect_array(run)
+        results, events = collect_array(run, timed=study.spec.workload.kind != "idle")
         if run.repetition < 0:
             warmups += [{"arm": run.arm, **result.to_json()} for result in results]
             continue

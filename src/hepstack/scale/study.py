@@ -39,12 +39,15 @@ SUBJECT = "the scaling study file"
 
 
 class Workload(BaseModel):
-    """What every job runs: ``cpu`` (the art exercise, light: short vectors) or ``recon`` (one crumb
-    of the example's digi file, entries 0..events, from ``inputs``/digi.root)."""
+    """What every job runs: ``cpu`` (the art exercise, light: short vectors), ``recon`` (one crumb
+    of the example's digi file, entries 0..events, from ``inputs``/digi.root) or ``idle`` (``sleep
+    seconds`` in the container: the runtime's start under many starts at once, without the payloads
+    taking the CPU from it; no events, so no per-event time)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["cpu", "recon"]
+    kind: Literal["cpu", "recon", "idle"]
+    seconds: float = Field(default=30, gt=0, le=MAX_TIMEOUT)  # idle: how long each container stays
     events: int = Field(default=20, ge=1, le=MAX_EVENTS)
     vector_length: int = Field(default=20000, ge=1, le=250000)  # cpu: integers per event
     inputs: str | None = None  # recon: a directory holding digi.root, relative to the study file
@@ -185,6 +188,6 @@ def _check_inputs(spec: ScaleStudySpec, path: Path, source: SourceMap) -> list[S
 _HINTS = {
     "string_type": 'write a string; quote values YAML would read as numbers, e.g. "10"',
     "string_pattern_mismatch": "use letters, digits, '.', '_' and '-'",
-    "literal_error": "the workload kinds are cpu and recon",
+    "literal_error": "the workload kinds are cpu, recon and idle",
     "list_type": "write a list, e.g. [1, 10, 50]",
 }

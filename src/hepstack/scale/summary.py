@@ -5,6 +5,7 @@
 - p50/p95/p99 of queue wait, start latency, wall time and the per-job median time per event;
 - per-event slowdown: the per-event time at this concurrency over that at the arm's lowest one, with the
   interval of :func:`hepstack.bench.stats.score` (repetitions as rounds; one repetition: over events);
+  and for a container arm, over the native arm's at the same concurrency, with its interval;
 - failures counted by cause; memory: the host's high-water mark (MemTotal - MemAvailable) and how much
   above the level before the array it rose; the largest peak RSS of one job (its own job report);
 - output: the bytes the jobs wrote and that over the makespan (what was achieved, not a capacity).
@@ -14,9 +15,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hepstack.scale.collect import JobResult
 from hepstack.scale.submit import ArrayRun
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hepstack.bench.stats import Estimate
 
 PERCENTILES = (50, 95, 99)
 
@@ -44,6 +51,7 @@ class Point:
     output_bytes: int = 0
     intervals: list[tuple[float, float]] = field(default_factory=list)  # (launch, end) of each job
     slowdown: dict[str, object] | None = None
+    versus_native: dict[str, object] | None = None  # per-event time over the native arm's, same concurrency
 
     @property
     def events_per_s(self) -> float:
@@ -98,6 +106,7 @@ class Point:
             "wall_s": percentiles(self.wall_s),
             "per_event_s": percentiles(self.per_event_s),
             "per_event_slowdown": self.slowdown,
+            "per_event_vs_native": self.versus_native,
             "memory_high_water_kb": self.memory_high_water_kb,
             "memory_added_kb": self.memory_added_kb,
             "job_peak_rss_kb": self.maxrss_kb,
@@ -133,16 +142,18 @@ def summarize(
 
 
 def _slowdowns(points: list[Point], confidence: float) -> None:
+    """Each point against its arm's lowest concurrency, and a container arm's against the native arm
+    at the same concurrency (the container's own cost under the same load), with intervals."""
     import numpy as np
 
-    from hepstack.bench.stats import BOOTSTRAP_SEED, estimate, score
+    from hepstack.bench.stats import BOOTSTRAP_SEED
 
     rng = np.random.default_rng(BOOTSTRAP_SEED)
+    native = {point.concurrency: point for point in points if point.runtime == "native"}
+    native_arm = next((point.arm for point in points if point.runtime == "native"), None)
     for arm in dict.fromkeys(point.arm for point in points):
         mine = [point for point in points if point.arm == arm]
-        reference = estimate(
-            [np.asarray(r, dtype=np.float64) for r in mine[0].rounds], rng, confidence=confidence
-        )
+        reference = _estimate(mine[0], rng, confidence)
         mine[0].slowdown = {
             "relative_to_concurrency": mine[0].concurrency,
             "slowdown": 1.0,
@@ -151,18 +162,39 @@ def _slowdowns(points: list[Point], confidence: float) -> None:
             "median_per_event_s": None if reference is None else reference.median,
         }
         for point in mine[1:]:
-            here = estimate(
-                [np.asarray(r, dtype=np.float64) for r in point.rounds], rng, confidence=confidence
-            )
-            if reference is None or here is None:
-                continue
-            found = score(reference, here, rng)  # reference / here: the speed; its inverse is the slowdown
-            if found is None or found.relative_speed <= 0 or found.low <= 0:
-                continue
-            point.slowdown = {
-                "relative_to_concurrency": mine[0].concurrency,
-                "slowdown": 1 / found.relative_speed,
-                "interval": [1 / found.high, 1 / found.low],
-                "method": found.method,
-                "median_per_event_s": here.median,
-            }
+            found = _slowdown(reference, _estimate(point, rng, confidence), rng)
+            if found is not None:
+                point.slowdown = {"relative_to_concurrency": mine[0].concurrency, **found}
+        for point in mine if arm != native_arm else []:
+            if point.concurrency in native:
+                baseline = _estimate(native[point.concurrency], rng, confidence)
+                found = _slowdown(baseline, _estimate(point, rng, confidence), rng)
+                if found is not None:
+                    point.versus_native = {"native_arm": native_arm, **found}
+
+
+def _estimate(point: Point, rng: np.random.Generator, confidence: float) -> Estimate | None:
+    import numpy as np
+
+    from hepstack.bench.stats import estimate
+
+    return estimate([np.asarray(r, dtype=np.float64) for r in point.rounds], rng, confidence=confidence)
+
+
+def _slowdown(
+    reference: Estimate | None, here: Estimate | None, rng: np.random.Generator
+) -> dict[str, object] | None:
+    """How many times slower ``here``'s events are than ``reference``'s, with the score's interval."""
+    from hepstack.bench.stats import score
+
+    if reference is None or here is None:
+        return None
+    found = score(reference, here, rng)  # reference / here: the speed; its inverse is the slowdown
+    if found is None or found.relative_speed <= 0 or found.low <= 0:
+        return None
+    return {
+        "slowdown": 1 / found.relative_speed,
+        "interval": [1 / found.high, 1 / found.low],
+        "method": found.method,
+        "median_per_event_s": here.median,
+    }

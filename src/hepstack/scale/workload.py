@@ -32,8 +32,10 @@ WRAPPER = (
 
 
 def workload_command(study: ScaleStudy, seed: int) -> list[str]:
-    """The lat-run command of the study's workload, relative to the task's directory."""
+    """The workload's command (lat-run, or sleep), relative to the task's directory."""
     workload = study.spec.workload
+    if workload.kind == "idle":
+        return ["sleep", f"{workload.seconds:g}"]
     if workload.kind == "cpu":
         return [
             "lat-run", "artstudy", "-q", "-n", str(workload.events), "--seed", str(seed),
