@@ -3,7 +3,10 @@ SLURM (partition `scale`), rootless podman and Charliecloud as the test user, ne
 `hepstack scale run`. Prints the table; the report (summary.json, table.txt, PNGs, report.html) stays in
 --out. Then fits the model on concurrencies 1, 10, 50 and checks it on 100 and 200.
 
-    sudo python benchmarks/scale_200.py [--top 200] [--out /tmp/scale-200] [--workload cpu]
+    sudo python benchmarks/scale_200.py [--top 200] [--out /tmp/scale-200] [--workload cpu|recon|idle]
+
+``--workload idle`` (each container sleeps ``--seconds``): the runtimes' start latency with 200 starts
+at once but without 200 payloads sharing the CPU with them.
 
 As root: it loads the release image (built by `hepstack build examples/lat/stack.yaml`, in root's podman
 store) into the test user's rootless store and runs everything as that user (HEPSTACK_TEST_USER, default
@@ -30,7 +33,7 @@ description: up to {top} concurrent jobs, rootless podman and Charliecloud next 
 scheduler: slurm
 queue: scale
 image: {image}
-workload: {{kind: {workload}, events: {events}{inputs}}}
+workload: {{kind: {workload}, {amount}{inputs}}}
 concurrencies: {concurrencies}
 repetitions: 1
 warmup: 1
@@ -72,8 +75,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("/tmp/scale-200"))
-    parser.add_argument("--workload", choices=["cpu", "recon"], default="cpu")
+    parser.add_argument("--workload", choices=["cpu", "recon", "idle"], default="cpu")
     parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60, help="idle: how long each container sleeps")
+    parser.add_argument("--concurrencies", help="comma-separated (default: 1, 10, 50, 100, ... up to --top)")
     arguments = parser.parse_args()
     user = pwd.getpwnam(USER)
     home = arguments.out
@@ -100,6 +105,8 @@ def main() -> None:
         prepared.chmod(0o755)
         inputs = ", inputs: inputs"
     steps = [c for c in (1, 10, 50, 100, 200, 400) if c < arguments.top] + [arguments.top]
+    if arguments.concurrencies:
+        steps = [int(word) for word in arguments.concurrencies.split(",")]
     study = _study(home, "study.yaml", image, arguments, steps, inputs)
     print(f"scale: {USER}, image {image}, concurrencies {steps}", flush=True)
     result = run([HEPSTACK, "scale", "run", str(study), "--output", str(home / "report")], user=user, env=env,
@@ -107,7 +114,8 @@ def main() -> None:
     print(result.stdout[-8000:], result.stderr[-3000:], flush=True)
     # stage seconds: one podman load (32.0 s) and one Charliecloud conversion (19.5 s), measured by
     # benchmarks/scale_stage.py on this VM (docs/scaling.md)
-    for arm, stage_s in (("podman", "32.0"), ("charliecloud", "19.5"), ("native", "0")):
+    stages = (("podman", "32.0"), ("charliecloud", "19.5"), ("native", "0"))
+    for arm, stage_s in stages if arguments.workload != "idle" else ():  # the model needs event times
         model = run([HEPSTACK, "scale", "model", str(home / "report" / "summary.json"), "--arm", arm,
                      "--fit", "1,10,50", "--stage-s", stage_s], check=False)  # fmt: skip
         print(model.stdout, model.stderr, flush=True)
@@ -117,8 +125,11 @@ def main() -> None:
 def _study(home: Path, name: str, image: str, arguments: argparse.Namespace, steps: list[int],
            inputs: str) -> Path:  # fmt: skip
     path = home / name
+    amount = (
+        f"seconds: {arguments.seconds:g}" if arguments.workload == "idle" else f"events: {arguments.events}"
+    )
     path.write_text(STUDY.format(top=max(steps), image=image, workload=arguments.workload,
-                                 events=arguments.events, inputs=inputs, concurrencies=steps,
+                                 amount=amount, inputs=inputs, concurrencies=steps,
                                  path=NATIVE_PATH))  # fmt: skip
     path.chmod(0o644)
     return path

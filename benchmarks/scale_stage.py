@@ -135,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("/tmp/scale-stage"))
-    parser.add_argument("--parts", default="charliecloud,podman", help="which runtimes, comma-separated")
+    parser.add_argument("--parts", default="charliecloud,podman,podman-registry", help="comma-separated")
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--before", type=Path, help=argparse.SUPPRESS)  # the test user's part
     arguments = parser.parse_args()
@@ -171,6 +171,8 @@ def main() -> None:
         charliecloud_cold(user, base, home, image, arguments.jobs)
     if "podman" in arguments.parts.split(","):
         podman_cold(user, base, home, image, archive, arguments.jobs)
+    if "podman-registry" in arguments.parts.split(","):
+        podman_registry_cold(user, base, home, image, arguments.jobs)
 
 
 def charliecloud_cold(
@@ -282,6 +284,94 @@ def podman_cold(
             print(f"podman image and layers unchanged by the jobs: {again == identity} ({again[:24]}...)")
             print(ran.stdout[-1500:], flush=True)
     archive.unlink()
+
+
+def podman_registry_cold(
+    user: pwd.struct_passwd, base: dict[str, str], home: Path, image: str, jobs: int
+) -> None:
+    """Rootless podman on an empty store again, the image this time in a registry (docker-registry on
+    loopback, plain HTTP, trusted through registries.conf as a site configures its nodes): the jobs
+    pull it themselves, the first under the per-node lock (batch/templates/node_cache.sh), the others
+    waiting for it. Counted: pulls.log lines, and the registry's own log of blob downloads."""
+    import socket
+    import urllib.request
+
+    registry = home / "registry"
+    registry.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (registry / "config.yml").write_text(
+        "version: 0.1\nlog: {level: info, formatter: text}\n"
+        f"storage: {{filesystem: {{rootdirectory: {registry / 'data'}}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+    )
+    log = registry / "registry.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(registry / "config.yml")], stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # until the registry answers
+        remote = f"127.0.0.1:{port}/lat/release:{image.rpartition(':')[2]}"
+        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"containers-storage:{image}",
+                        f"docker://{remote}"], check=True, capture_output=True)  # fmt: skip
+        pushed = log.read_text().count("PUT /v2/lat/release/blobs/uploads/")
+        conf = registry / "registries.conf"
+        conf.write_text(f'[[registry]]\nlocation = "127.0.0.1:{port}"\ninsecure = true\n')
+        conf.chmod(0o644)
+        for when in ("before", "after"):
+            store = home / f"podman-registry-{when}"
+            env = {
+                **base,
+                "HEPSTACK_CACHE_DIR": str(store / "cache"),
+                "XDG_DATA_HOME": str(store / "data"),
+                "XDG_RUNTIME_DIR": str(store / "run"),
+                "CONTAINERS_REGISTRIES_CONF": str(conf),
+            }
+            as_user(user, env, ["mkdir", "-p", str(store / "data"), str(store / "run")])
+            as_user(user, env, ["chmod", "700", str(store / "run")])
+            seen = log.read_text().count("GET /v2/lat/release/blobs/")
+            if when == "after":
+                staged = as_user(user, env, [HEPSTACK, "stage", remote, "--runtime", "podman",
+                                             "--scheduler", "slurm", "--queue", "scale"])  # fmt: skip
+                print(
+                    f"podman stage from the registry: {staged.stdout.strip()} {staged.stderr.strip()}",
+                    flush=True,
+                )
+            study = home / f"podman-registry-{when}.yaml"
+            study.write_text(
+                STUDY.format(name=f"podman-registry-{when}", runtime="podman", image=remote, jobs=jobs)
+            )
+            study.chmod(0o644)
+            ran = as_user(user, env, [HEPSTACK, "scale", "run", str(study), "--output", str(store / "out")])
+            summary = json.loads((store / "out" / "summary.json").read_text())
+            point = summary["points"][0]
+            pulls = store / "run" / "hepstack-pulls" / "pulls.log"
+            pulled = pulls.read_text().splitlines() if pulls.exists() else []
+            blobs = log.read_text().count("GET /v2/lat/release/blobs/") - seen
+            count = len(as_user(user, env, ["podman", "images", "--quiet"]).stdout.split())
+            durations = [line.split("\t")[2] for line in pulled]
+            print(
+                f"podman from a registry, {when} stage: jobs {point['jobs']}, "
+                f"succeeded {point['succeeded']}, failures {point['failures']}, "
+                f"pulls by jobs {len(pulled)} {durations}, blob downloads {blobs} "
+                f"(the image has {pushed} blobs incl. its config), images in the store {count}, "
+                f"start latency {point['start_latency_s']}",
+                flush=True,
+            )
+            print(ran.stdout[-800:], flush=True)
+    finally:
+        server.kill()
+        server.wait()
 
 
 if __name__ == "__main__":
