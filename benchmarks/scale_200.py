@@ -112,6 +112,8 @@ def main() -> None:
     result = run([HEPSTACK, "scale", "run", str(study), "--output", str(home / "report")], user=user, env=env,
                  check=False)  # fmt: skip
     print(result.stdout[-8000:], result.stderr[-3000:], flush=True)
+    if not (home / "report" / "summary.json").exists():  # interrupted: nothing to model
+        sys.exit(result.returncode or 1)
     # stage seconds: one podman load (32.0 s) and one Charliecloud conversion (19.5 s), measured by
     # benchmarks/scale_stage.py on this VM (docs/scaling.md)
     stages = (("podman", "32.0"), ("charliecloud", "19.5"), ("native", "0"))

@@ -85,6 +85,7 @@ CommunicationParameters=NoInAddrAny
 MinJobAge=600
 MaxArraySize=10001
 BatchStartTimeout=300
+MessageTimeout=60
 NodeName=$host CPUs=2 RealMemory=20000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 PartitionName=scale Nodes=$host Default=NO MaxTime=INFINITE State=UP OverSubscribe=FORCE:128
@@ -97,7 +98,9 @@ CONF
 # started, the rest only as those ended), hence 1000. BatchStartTimeout (default 10 s): a launch slower
 # than that, when slurmd next registers, is taken for a lost job and requeued, then held (measured: 200
 # concurrent light jobs on this one slurmd, 21 and 26 tasks of two arrays `launch failed requeued held`);
-# 300 s covers a node launching 200 jobs at once. A change of the partition or scheduler-parameter
+# 300 s covers a node launching 200 jobs at once. MessageTimeout (default 10 s): slurmctld's launch RPC
+# to a slurmd busy with 200 podman starts timed out ("Socket timed out on send/recv operation"), slurmd
+# then gave up ("Could not confirm batch launch for job N") and the task was requeued and held: 60 s. A change of the partition or scheduler-parameter
 # lines alone is applied with `scontrol reconfigure`, without a restart.
 restart_slurm=0
 old_slurm_conf=$(cat /etc/slurm/slurm.conf 2>/dev/null || true)
