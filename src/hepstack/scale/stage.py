@@ -157,6 +157,9 @@ STATE_VARIABLES = (  # what the node must see as the submitter does (native jobs
     "HEPSTACK_CACHE_MAX",
     "XDG_DATA_HOME",  # rootless podman's store (graphroot) ...
     "XDG_RUNTIME_DIR",  # ... and its runroot
+    "CONTAINERS_REGISTRIES_CONF",  # the engine's registry, storage and login settings, where the
+    "CONTAINERS_STORAGE_CONF",  # submitter moved them from their default files
+    "REGISTRY_AUTH_FILE",
 )
 
 
