@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hepstack.runtimes import ran_on_host
 from hepstack.scale.collect import JobResult
 from hepstack.scale.submit import ArrayRun
 
@@ -149,8 +150,8 @@ def _slowdowns(points: list[Point], confidence: float) -> None:
     from hepstack.bench.stats import BOOTSTRAP_SEED
 
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    native = {point.concurrency: point for point in points if point.runtime == "native"}
-    native_arm = next((point.arm for point in points if point.runtime == "native"), None)
+    native = {point.concurrency: point for point in points if ran_on_host(point.runtime)}
+    native_arm = next((point.arm for point in points if ran_on_host(point.runtime)), None)
     for arm in dict.fromkeys(point.arm for point in points):
         mine = [point for point in points if point.arm == arm]
         reference = _estimate(mine[0], rng, confidence)
