@@ -86,8 +86,9 @@ def main() -> None:
                 ["podman", "rmi", "--all", "--force"], env=environment, capture_output=True, check=False
             )
             overlay = Path(environment["CONTAINERS_STORAGE_CONF"]).parent / "graph" / "overlay"
-            if overlay.is_mount():  # podman mounts it on itself; rmtree cannot remove a mount point
-                subprocess.run(["umount", str(overlay)], capture_output=True, check=False)
+            # podman bind-mounts it on itself (same device: Path.is_mount cannot tell); rmtree cannot
+            # remove a mount point, so unmount it whether or not it is one (an error is harmless)
+            subprocess.run(["umount", str(overlay)], capture_output=True, check=False)
         shutil.rmtree(scratch, ignore_errors=True)
     else:
         for environment in environments:
