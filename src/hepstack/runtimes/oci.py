@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from hepstack import proc
 from hepstack.context import Context
-from hepstack.quoting import mount_option_value
+from hepstack.names import registry_host
+from hepstack.quoting import bash_word, mount_option_value
 from hepstack.runtimes.base import RunRequest, Runtime
 
 if TYPE_CHECKING:
@@ -43,9 +44,6 @@ class EngineRuntime(Runtime):
         ``hepstack_store_image``): one pull per image per node, however many tasks start at once. The run
         itself keeps ``--pull=never``. A local name (``localhost/...``) must be in the node's store. The
         pull goes through the site's ``tool`` when it has one (``podman-hpc pull`` also readies its store)."""
-        from hepstack.names import registry_host
-        from hepstack.quoting import bash_word
-
         if registry_host(request.image) is None:
             return request, []
         words = ["hepstack_store_image", tool or self.binary(), request.image]

@@ -150,11 +150,12 @@ def _slowdowns(points: list[Point], confidence: float) -> None:
     from hepstack.bench.stats import BOOTSTRAP_SEED
 
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    native = {point.concurrency: point for point in points if ran_on_host(point.runtime)}
+    estimates = {id(point): _estimate(point, rng, confidence) for point in points}  # each bootstrapped once
     native_arm = next((point.arm for point in points if ran_on_host(point.runtime)), None)
+    native = {point.concurrency: point for point in points if point.arm == native_arm}
     for arm in dict.fromkeys(point.arm for point in points):
         mine = [point for point in points if point.arm == arm]
-        reference = _estimate(mine[0], rng, confidence)
+        reference = estimates[id(mine[0])]
         mine[0].slowdown = {
             "relative_to_concurrency": mine[0].concurrency,
             "slowdown": 1.0,
@@ -163,13 +164,12 @@ def _slowdowns(points: list[Point], confidence: float) -> None:
             "median_per_event_s": None if reference is None else reference.median,
         }
         for point in mine[1:]:
-            found = _slowdown(reference, _estimate(point, rng, confidence), rng)
+            found = _slowdown(reference, estimates[id(point)], rng)
             if found is not None:
                 point.slowdown = {"relative_to_concurrency": mine[0].concurrency, **found}
         for point in mine if arm != native_arm else []:
             if point.concurrency in native:
-                baseline = _estimate(native[point.concurrency], rng, confidence)
-                found = _slowdown(baseline, _estimate(point, rng, confidence), rng)
+                found = _slowdown(estimates[id(native[point.concurrency])], estimates[id(point)], rng)
                 if found is not None:
                     point.versus_native = {"native_arm": native_arm, **found}
 
